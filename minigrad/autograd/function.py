@@ -1,0 +1,192 @@
+"""``Function``: the one way to define a differentiable op, for minigrad's own ops and for yours.
+
+An op is a class with two static methods::
+
+    class Cube(minigrad.Function):
+        @staticmethod
+        def forward(ctx, x):             # raw backend arrays in, one raw array out
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad_output):  # dL/dy in, one dL/d(argument) per forward argument out
+            (x,) = ctx.saved_tensors
+            return 3 * x ** 2 * grad_output
+
+    y = Cube.apply(t)
+
+``apply`` unwraps the Tensor arguments to their arrays (other arguments, such as ``eps`` or ``axis``, pass through
+unchanged), runs ``forward``, and wraps the result in a Tensor. If any argument requires a gradient, the ``ctx``
+object becomes the result's node in the graph: it remembers the Function, the arguments' own nodes, and what
+``forward`` saved for ``backward``. :mod:`minigrad.autograd.engine` walks these nodes backwards.
+"""
+
+import inspect
+import traceback
+
+import numpy
+
+from minigrad import backends
+from minigrad.autograd import engine
+from minigrad.backends import backend_of
+
+
+class Context:
+    """The ``ctx`` of a Function call, and after it the graph node of the call's output.
+
+    Public: ``save_for_backward(*arrays)``, ``saved_tensors``, ``needs_input_grad`` (one bool per forward
+    argument), and any attribute you set (``ctx.eps = eps``). For inspecting the graph: ``function`` (the
+    Function class), ``name`` and ``parents`` (one entry per forward argument: the node that produced it, the leaf
+    Tensor itself, or None where no gradient flows).
+    """
+
+    # Slots keep the graph's bookkeeping off the instance dict, which holds only what forward chose to keep, so
+    # releasing a node after backward is simply clearing that dict.
+    __slots__ = ("_function", "_parents", "_input_meta", "_saved", "_released", "_retained", "_trace",
+                 "needs_input_grad", "__dict__", "__weakref__")
+
+    def __init__(self):
+        self._saved = ()
+        self._released = False
+        self._retained = None
+        self._trace = None
+
+    def save_for_backward(self, *arrays):
+        """Keep `arrays` for backward; they are released after backward unless ``retain_graph=True``."""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self):
+        if self._released:
+            raise RuntimeError(
+                f"{self.name}: trying to backward through the graph a second time, or to read saved arrays after "
+                "they were freed. The first backward() released them to save memory; call backward(retain_graph=True) "
+                "the first time if you need to backward through the same graph again.")
+        return self._saved
+
+    @property
+    def function(self):
+        return self._function
+
+    @property
+    def name(self):
+        return self._function.__name__
+
+    @property
+    def parents(self):
+        return self._parents
+
+    def _release(self):
+        self._saved = ()
+        self.__dict__.clear()  # whatever else forward kept (ctx.mask, ctx.normalized, ...)
+        self._released = True
+
+    def __repr__(self):
+        return f"<{self.name} node>"
+
+
+class Function:
+    """Base class of every differentiable op. Subclass it; define ``forward`` and ``backward``; call ``apply``."""
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad_output)")
+
+    @classmethod
+    def apply(cls, *args):
+        """Run the op on `args` (Tensors and plain values) and return a Tensor, recording the graph if needed."""
+        return _apply(cls, args)
+
+
+def _apply(function, args):
+    raw_args = []
+    parents = []
+    input_meta = []
+    builds_graph = False
+    array_type = None
+    grad_enabled = engine.state.grad_enabled
+    for arg in args:
+        if isinstance(arg, Tensor):
+            data = arg.data
+            if array_type is None:
+                array_type = type(data)
+            elif type(data) is not array_type:
+                _check_same_backend(function, args)
+            raw_args.append(data)
+            if grad_enabled and arg._requires_grad:
+                builds_graph = True
+                node = arg._node
+                parents.append(arg if node is None else node)
+                input_meta.append((data.shape, data.dtype))
+                continue
+        else:
+            raw_args.append(arg)
+        parents.append(None)
+        input_meta.append(None)
+
+    ctx = Context()
+    ctx.needs_input_grad = tuple(parent is not None for parent in parents)
+    output = function.forward(ctx, *raw_args)
+    if type(output) is not array_type:
+        output = _as_output_array(function, output, array_type)
+    if engine.state.anomaly:
+        engine.check_finite(output, f"{function.__name__}.forward produced", "in its output")
+    if not builds_graph:
+        return Tensor._make(output)
+
+    ctx._function = function
+    ctx._parents = tuple(parents)
+    ctx._input_meta = tuple(input_meta)
+    if engine.state.anomaly:
+        ctx._trace = "".join(traceback.format_stack()[:-2])
+    return Tensor._make(output, ctx)
+
+
+def _check_same_backend(function, args):
+    backends = [(index, backend_of(arg.data)) for index, arg in enumerate(args) if isinstance(arg, Tensor)]
+    (first_index, first), *rest = backends
+    for index, name in rest:
+        if name != first:
+            raise TypeError(
+                f"{function.__name__}: argument {first_index} is on backend {first!r} but argument {index} is on "
+                f"backend {name!r}; move one of them with .to({first!r}) or .to({name!r})")
+
+
+def _as_output_array(function, output, array_type):
+    """Accept NumPy scalars (what NumPy reductions return) and Python numbers; reject anything else."""
+    if isinstance(output, Tensor):
+        raise TypeError(f"{function.__name__}.forward returned a Tensor; forward receives raw arrays and must "
+                        "return a raw array")
+    if array_type is None:  # no Tensor arguments: the output decides its own backend
+        if isinstance(output, tuple(backends._array_types)):
+            return output
+        array_type = numpy.ndarray
+    elif isinstance(output, array_type):  # a subclass of the backend's array type
+        return output
+    if isinstance(output, (int, float, bool, numpy.generic)):
+        return backends.get_module(backends._array_types[array_type]).asarray(output)
+    raise TypeError(f"{function.__name__}.forward returned a {type(output).__module__}.{type(output).__name__}; "
+                    f"it must return an array of its inputs' backend ({array_type.__module__}.ndarray)")
+
+
+_argument_names = {}
+
+
+def argument_name(function, index):
+    """'x' for argument 0 of ``forward(ctx, x, ...)``: error messages name the argument, not only its index."""
+    names = _argument_names.get(function)
+    if names is None:
+        try:
+            parameters = list(inspect.signature(function.forward).parameters.values())[1:]
+            names = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            names = []
+        _argument_names[function] = names
+    return f"argument {index} ({names[index]!r})" if index < len(names) else f"argument {index}"
+
+
+from minigrad.tensor import Tensor  # noqa: E402  (tensor.py imports this module's Function for its ops)

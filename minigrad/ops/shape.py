@@ -1,0 +1,139 @@
+"""Ops that move elements around without computing anything: reshape, transpose, broadcast_to, indexing,
+concatenate, stack, and where.
+
+Their gradients move the gradient elements back to where the input elements came from: reshape back, transpose
+by the inverse permutation, sum over broadcast copies, scatter into the indexed positions (adding where an index
+repeats, since that element was used more than once), split along the joined axis.
+"""
+
+from minigrad.autograd.broadcasting import unbroadcast
+from minigrad.autograd.function import Function
+from minigrad.backends import get_array_module
+
+
+class Reshape(Function):
+    """y = x with a new shape (same elements, same order).    dL/dx = dL/dy reshaped to x's shape."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.reshape(ctx.input_shape), None
+
+
+class Transpose(Function):
+    """y = x with its axes permuted: y.shape[i] = x.shape[axes[i]].
+
+    dL/dx = dL/dy with the inverse permutation applied; ``axes=None`` reverses the axes (its own inverse).
+    """
+
+    @staticmethod
+    def forward(ctx, x, axes=None):
+        ctx.inverse = None if axes is None else tuple(sorted(range(len(axes)), key=lambda i: axes[i]))
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.transpose(ctx.inverse), None
+
+
+class BroadcastTo(Function):
+    """y = x broadcast to `shape`.    dL/dx = dL/dy summed over the broadcast axes."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        return get_array_module(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return unbroadcast(grad_output, ctx.input_shape), None
+
+
+def _is_advanced(index):
+    """True when `index` uses integer or boolean arrays (NumPy's "advanced" indexing), which may repeat."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(hasattr(item, "shape") or isinstance(item, list) for item in items)
+
+
+class GetItem(Function):
+    """y = x[index], for basic slicing and integer/boolean-array indexing.
+
+    dL/dx is zero except at the selected positions, which receive dL/dy. With an integer array an element may be
+    selected several times (x[[0, 0, 1]]); each use contributes, so the gradients are *added* there (``add.at``),
+    not assigned.
+    """
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.input_shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        xp = get_array_module(grad_output)
+        grad_input = xp.zeros(ctx.input_shape, dtype=grad_output.dtype)
+        if _is_advanced(ctx.index):
+            xp.add.at(grad_input, ctx.index, grad_output)
+        else:  # a basic index selects each element at most once: plain assignment is enough, and faster
+            grad_input[ctx.index] = grad_output
+        return grad_input, None
+
+
+class Concatenate(Function):
+    """y = the arrays joined along `axis`.    dL/d(array k) = the slice of dL/dy that array k occupies."""
+
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        xp = get_array_module(*arrays)
+        ctx.axis = axis % arrays[0].ndim
+        ctx.sizes = [array.shape[ctx.axis] for array in arrays]
+        return xp.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grads, start = [], 0
+        for size in ctx.sizes:
+            index = (slice(None),) * ctx.axis + (slice(start, start + size),)
+            grads.append(grad_output[index])
+            start += size
+        return (None, *grads)
+
+
+class Stack(Function):
+    """y = the arrays stacked along a new axis `axis`.    dL/d(array k) = dL/dy taken at position k on that axis."""
+
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        xp = get_array_module(*arrays)
+        ctx.axis = axis % (arrays[0].ndim + 1)
+        ctx.count = len(arrays)
+        return xp.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grads = [grad_output[(slice(None),) * ctx.axis + (k,)] for k in range(ctx.count)]
+        return (None, *grads)
+
+
+class Where(Function):
+    """y = a where condition else b (broadcasting).    dL/da = dL/dy where condition, 0 elsewhere; dL/db the rest."""
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        xp = get_array_module(condition, a, b)
+        condition = condition.astype(bool) if condition.dtype != bool else condition
+        ctx.save_for_backward(condition)
+        ctx.a_shape, ctx.b_shape = getattr(a, "shape", ()), getattr(b, "shape", ())
+        return xp.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (condition,) = ctx.saved_tensors
+        _, needs_a, needs_b = ctx.needs_input_grad
+        return (None,
+                unbroadcast(grad_output * condition, ctx.a_shape) if needs_a else None,
+                unbroadcast(grad_output * ~condition, ctx.b_shape) if needs_b else None)
