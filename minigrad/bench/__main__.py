@@ -1,0 +1,147 @@
+"""``python -m minigrad.bench``: minigrad against PyTorch (CPU) and the teaching engines, side by side in one run.
+
+    python -m minigrad.bench                     # the full table, printed as Markdown
+    python -m minigrad.bench --quick             # fewer repetitions, no memory or scaling runs
+    python -m minigrad.bench --json r.json --markdown r.md --plot r.png
+
+Each case runs every engine in the same process, interleaved, and reports the median time, the ratio
+minigrad / engine (below 1 means minigrad is faster), and the peak memory of one call measured in a fresh process.
+LayerNorm and BatchNorm also report the fraction of the memory-bandwidth bound reached: forward reads x and
+writes y, backward reads dy and x and writes dx, 20 bytes per float32 element at the machine's copy bandwidth.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+
+import numpy
+
+from minigrad.bench import workloads
+from minigrad.bench.harness import measure_peak_in_subprocess, time_interleaved
+
+BYTES_PER_ELEMENT_FWD_BWD = 20  # float32: x, y forward; dy, x, dx backward
+
+
+def machine_description():
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = {"python": platform.python_version(), "numpy": numpy.__version__}
+    for name in ("torch", "autograd", "mygrad"):
+        try:
+            versions[name] = __import__(name).__version__
+        except (ImportError, AttributeError):
+            pass
+    return {"cpu": model, "cores": os.cpu_count(), "system": platform.platform(), "versions": versions,
+            "date": datetime.date.today().isoformat()}
+
+
+def run(quick=False, memory=True, only=None, scaling=False):
+    repeats = 5 if quick else 15
+    bandwidth = workloads.memory_bandwidth_bytes_per_second()
+    cases = workloads.all_cases(quick)
+    if scaling:
+        cases += (workloads.normalization_cases("layernorm", quick, workloads.SCALING_SIZES)
+                  + workloads.rnn_cases(quick, workloads.SCALING_LENGTHS))
+    rows = []
+    seen = set()
+    for case in cases:
+        if case.id in seen or (only and only.lower() not in case.id.lower()):
+            continue
+        seen.add(case.id)
+        print(f"running {case.id} ...", file=sys.stderr, flush=True)
+        calls = {name: setup() for name, setup in case.contenders.items()}
+        case_repeats = max(3, repeats // 3) if "RNN" in case.workload or "MLP" in case.workload else repeats
+        medians = time_interleaved(calls, case_repeats)
+        del calls
+        for name, seconds in medians.items():
+            row = {"workload": case.workload, "size": case.size, "engine": name,
+                   "seconds": seconds / case.ops_per_call, "ratio": medians["minigrad"] / seconds,
+                   "note": case.note}
+            if case.elements:
+                row["bandwidth_fraction"] = BYTES_PER_ELEMENT_FWD_BWD * case.elements / bandwidth / seconds
+            if memory and not quick:
+                row["peak_bytes"] = measure_peak_in_subprocess(case.id, name)
+            rows.append(row)
+    return {"machine": machine_description(), "copy_bandwidth_GBps": bandwidth / 1e9, "rows": rows}
+
+
+def _format_time(seconds):
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.2f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def markdown(report):
+    machine = report["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    lines = [f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['system']}; {versions}; "
+             f"{machine['date']}. Copy bandwidth {report['copy_bandwidth_GBps']:.1f} GB/s.", "",
+             "| workload | size | engine | median time | minigrad / engine | peak memory | of bandwidth bound |",
+             "|---|---|---|---|---|---|---|"]
+    for row in report["rows"]:
+        peak = row.get("peak_bytes")
+        lines.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+            row["workload"], row["size"], row["engine"], _format_time(row["seconds"]),
+            "" if row["engine"] == "minigrad" else f"{row['ratio']:.2f}x",
+            "" if peak is None else f"{peak / 2 ** 20:.1f} MiB",
+            f"{100 * row['bandwidth_fraction']:.0f}%" if "bandwidth_fraction" in row else ""))
+    return "\n".join(lines)
+
+
+def plot(report, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, workload, x_label in ((axes[0], "LayerNorm fwd+bwd", "rows (x 1024 features)"),
+                                    (axes[1], "separate-LN RNN train step", "sequence length T")):
+        rows = [r for r in report["rows"] if r["workload"] == workload]
+        for engine in sorted({r["engine"] for r in rows}):
+            points = sorted((float(r["size"].split("x")[0].lstrip("T=")), r["seconds"]) for r in rows
+                            if r["engine"] == engine)
+            axis.loglog(*zip(*points), marker="o", label=engine)
+        axis.set_xlabel(x_label)
+        axis.set_ylabel("median time per call (s)")
+        axis.set_title(workload)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m minigrad.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions; no memory measurement")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--scaling", action="store_true", help="also time LayerNorm over sizes and the RNN over T")
+    parser.add_argument("--only", help="run only cases whose id contains this text")
+    parser.add_argument("--json", help="write the report as JSON here")
+    parser.add_argument("--markdown", help="write the table as Markdown here")
+    parser.add_argument("--plot", help="write a plot of time against size here (implies --scaling)")
+    args = parser.parse_args(argv)
+    report = run(quick=args.quick, memory=not args.no_memory, only=args.only, scaling=args.scaling or bool(args.plot))
+    table = markdown(report)
+    print(table)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(report, handle, indent=2)
+    if args.markdown:
+        with open(args.markdown, "w") as handle:
+            handle.write(table + "\n")
+    if args.plot:
+        plot(report, args.plot)
+
+
+if __name__ == "__main__":
+    main()

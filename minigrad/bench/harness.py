@@ -1,0 +1,55 @@
+"""How the benchmark measures: interleaved repetitions, medians, and peak memory in a fresh process.
+
+Timing. Every contender of a case runs once per repetition, in a rotating order, so a change in machine load
+during the run (another process, CPU frequency) hits all contenders alike; the reported figure is the median over
+repetitions, which ignores the occasional outlier. The garbage collector is paused while a call is timed, as
+``timeit`` does, and run between calls.
+
+Memory. Peak memory is measured the same way for every engine, PyTorch included (whose allocator ``tracemalloc``
+cannot see): a fresh Python process builds the case, notes its peak resident set size, runs the call once, and
+reports how far the peak rose. Large arrays are mapped and unmapped directly by the C allocator, so the rise is
+the call's working set to within a few hundred KiB.
+"""
+
+import gc
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def time_interleaved(contenders, repeats, warmup=1):
+    """Median seconds per call of each zero-argument callable in `contenders` (a dict name -> callable)."""
+    names = list(contenders)
+    for name in names:
+        for _ in range(warmup):
+            contenders[name]()
+    samples = {name: [] for name in names}
+    for repetition in range(repeats):
+        shift = repetition % len(names)
+        for name in names[shift:] + names[:shift]:
+            call = contenders[name]
+            gc.collect()
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                call()
+                samples[name].append(time.perf_counter() - start)
+            finally:
+                gc.enable()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def peak_rss_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def measure_peak_in_subprocess(case_id, contender):
+    """Rise of the peak resident set size while one call of `contender` in case `case_id` runs, in bytes."""
+    command = [sys.executable, "-m", "minigrad.bench.memory", case_id, contender]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])["peak_bytes"]

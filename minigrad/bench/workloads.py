@@ -1,0 +1,348 @@
+"""The benchmark's workloads, each written once per engine so that every engine does the same work.
+
+A *case* is one workload at one size (``layernorm/4096x1024``). Its *contenders* map an engine's name to a setup
+function that builds the inputs and returns the zero-argument call to time: forward plus backward (plus the
+optimizer step where the workload is a training step). Gradients are cleared inside each call for every engine,
+so no engine pays for accumulating into a stale gradient that another does not.
+"""
+
+import numpy
+
+FLOAT = numpy.float32
+
+
+class Case:
+    def __init__(self, workload, size, contenders, ops_per_call=1, elements=None, note=""):
+        self.workload = workload
+        self.size = size
+        self.contenders = contenders          # name -> setup() -> call()
+        self.ops_per_call = ops_per_call      # to report time per op for the engine-overhead chain
+        self.elements = elements              # for the memory-bandwidth bound of LayerNorm/BatchNorm
+        self.note = note
+
+    @property
+    def id(self):
+        return f"{self.workload}/{self.size}"
+
+
+def _available(module_name):
+    try:
+        __import__(module_name)
+    except ImportError:
+        return False
+    return True
+
+
+# --- 1. engine overhead: a chain of tiny elementwise ops -------------------------------------------------------
+
+CHAIN_LENGTH = 1000  # ops in the chain: 250 rounds of (mul, add, tanh, sub), then one sum
+
+
+def _chain_minigrad():
+    import minigrad
+    x = minigrad.tensor(numpy.linspace(0.1, 0.8, 8, dtype=FLOAT), requires_grad=True)
+
+    def call():
+        x.grad = None
+        y = x
+        for _ in range(CHAIN_LENGTH // 4):
+            y = (y * 0.9 + 0.1).tanh() - 0.01
+        y.sum().backward()
+    return call
+
+
+def _chain_torch():
+    import torch
+    x = torch.linspace(0.1, 0.8, 8, dtype=torch.float32, requires_grad=True)
+
+    def call():
+        x.grad = None
+        y = x
+        for _ in range(CHAIN_LENGTH // 4):
+            y = (y * 0.9 + 0.1).tanh() - 0.01
+        y.sum().backward()
+    return call
+
+
+def _chain_autograd():
+    import autograd
+    import autograd.numpy as anp
+
+    def chain(x):
+        y = x
+        for _ in range(CHAIN_LENGTH // 4):
+            y = anp.tanh(y * 0.9 + 0.1) - 0.01
+        return anp.sum(y)
+    gradient = autograd.grad(chain)
+    x = numpy.linspace(0.1, 0.8, 8, dtype=FLOAT)
+    return lambda: gradient(x)
+
+
+def _chain_mygrad():
+    import mygrad
+    x = mygrad.tensor(numpy.linspace(0.1, 0.8, 8, dtype=FLOAT))
+
+    def call():
+        y = x
+        for _ in range(CHAIN_LENGTH // 4):
+            y = mygrad.tanh(y * 0.9 + 0.1) - 0.01
+        mygrad.sum(y).backward()
+    return call
+
+
+def _chain_micrograd():
+    # micrograd has scalars only and no tanh: the same chain on one scalar with relu in place of tanh. Its
+    # recursive topological sort needs a higher recursion limit for a chain this long.
+    import sys
+    from micrograd.engine import Value
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * CHAIN_LENGTH))
+
+    def call():
+        x = Value(0.5)
+        y = x
+        for _ in range(CHAIN_LENGTH // 4):
+            y = (y * 0.9 + 0.1).relu() - 0.01
+        y.backward()
+    return call
+
+
+def engine_overhead_cases(quick):
+    contenders = {"minigrad": _chain_minigrad, "torch": _chain_torch}
+    for name, setup in (("autograd", _chain_autograd), ("mygrad", _chain_mygrad),
+                        ("micrograd", _chain_micrograd)):
+        if _available(name):
+            contenders[name] = setup
+    return [Case("engine overhead (per op)", "1000 ops x 8 elements", contenders, ops_per_call=CHAIN_LENGTH + 1,
+                 note="micrograd: one scalar, relu for tanh")]
+
+
+# --- 2 and 3. LayerNorm and BatchNorm1d forward + backward -----------------------------------------------------
+
+def _normalization_inputs(rows, features):
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal((rows, features)).astype(FLOAT)
+    grad_output = rng.standard_normal((rows, features)).astype(FLOAT)
+    weight = (1 + 0.1 * rng.standard_normal(features)).astype(FLOAT)
+    bias = (0.1 * rng.standard_normal(features)).astype(FLOAT)
+    return x, grad_output, weight, bias
+
+
+def _minigrad_norm(kind, rows, features, composed):
+    def setup():
+        import minigrad
+        from minigrad.nn import composed as composed_ops
+        from minigrad.nn import functional as F
+        x, grad_output, weight, bias = (minigrad.tensor(a) for a in _normalization_inputs(rows, features))
+        for t in (x, weight, bias):
+            t.requires_grad = True
+        running_mean = minigrad.zeros(features)
+        running_var = minigrad.ones(features)
+        ops = composed_ops if composed else F
+
+        def call():
+            x.grad = weight.grad = bias.grad = None
+            if kind == "layernorm":
+                out = ops.layer_norm(x, (features,), weight, bias)
+            else:
+                out = ops.batch_norm(x, running_mean, running_var, weight, bias, training=True)
+            out.backward(grad_output)
+        return call
+    return setup
+
+
+def _torch_norm(kind, rows, features):
+    def setup():
+        import torch
+        import torch.nn.functional as F
+        x, grad_output, weight, bias = (torch.tensor(a) for a in _normalization_inputs(rows, features))
+        for t in (x, weight, bias):
+            t.requires_grad_(True)
+        running_mean, running_var = torch.zeros(features), torch.ones(features)
+
+        def call():
+            x.grad = weight.grad = bias.grad = None
+            if kind == "layernorm":
+                out = F.layer_norm(x, (features,), weight, bias)
+            else:
+                out = F.batch_norm(x, running_mean, running_var, weight, bias, training=True)
+            out.backward(grad_output)
+        return call
+    return setup
+
+
+def normalization_cases(kind, quick, sizes=None):
+    label = "LayerNorm fwd+bwd" if kind == "layernorm" else "BatchNorm1d fwd+bwd (train)"
+    sizes = sizes or ([(64, 1024), (4096, 1024)])
+    cases = []
+    for rows, features in sizes:
+        contenders = {"minigrad": _minigrad_norm(kind, rows, features, composed=False),
+                      "minigrad composed": _minigrad_norm(kind, rows, features, composed=True),
+                      "torch": _torch_norm(kind, rows, features)}
+        cases.append(Case(label, f"{rows}x{features}", contenders, elements=rows * features))
+    return cases
+
+
+# --- 4. a training step of a separate-LN RNN on the adding problem ---------------------------------------------
+
+RNN_BATCH, RNN_INPUT, RNN_HIDDEN = 32, 2, 128
+
+
+def _adding_batch(steps):
+    rng = numpy.random.default_rng(0)
+    values = rng.random((steps, RNN_BATCH))
+    markers = numpy.zeros((steps, RNN_BATCH))
+    for b in range(RNN_BATCH):
+        first, second = rng.choice(steps, size=2, replace=False)
+        markers[first, b] = markers[second, b] = 1
+    inputs = numpy.stack([values, markers], axis=-1).astype(FLOAT)      # (T, B, 2)
+    targets = (values * markers).sum(axis=0, keepdims=True).T.astype(FLOAT)  # (B, 1)
+    return inputs, targets
+
+
+def _rnn_minigrad(steps):
+    def setup():
+        import minigrad
+        from minigrad import nn, optim
+        from minigrad.nn import functional as F
+        minigrad.manual_seed(0)
+        cell = nn.LayerNormRNNCell(RNN_INPUT, RNN_HIDDEN, mode="separate")
+        readout = nn.Linear(RNN_HIDDEN, 1)
+        parameters = list(cell.parameters()) + list(readout.parameters())
+        optimizer = optim.Adam(parameters, lr=1e-3)
+        inputs, targets = (minigrad.tensor(a) for a in _adding_batch(steps))
+
+        def call():
+            optimizer.zero_grad()
+            h = minigrad.zeros(RNN_BATCH, RNN_HIDDEN)
+            for t in range(steps):
+                h = cell(inputs[t], h)
+            loss = F.mse_loss(readout(h), targets)
+            loss.backward()
+            optimizer.step()
+        return call
+    return setup
+
+
+def _rnn_torch(steps):
+    def setup():
+        import torch
+        from torch import nn
+        torch.manual_seed(0)
+
+        class SeparateLayerNormRNNCell(nn.Module):
+            """h' = tanh(LN(W_hh h) + LN(W_ih x)), each LN with its own gain and bias (the paper's form)."""
+
+            def __init__(self):
+                super().__init__()
+                self.input_to_hidden = nn.Linear(RNN_INPUT, RNN_HIDDEN, bias=False)
+                self.hidden_to_hidden = nn.Linear(RNN_HIDDEN, RNN_HIDDEN, bias=False)
+                self.input_norm = nn.LayerNorm(RNN_HIDDEN)
+                self.hidden_norm = nn.LayerNorm(RNN_HIDDEN)
+
+            def forward(self, x, h):
+                return torch.tanh(self.hidden_norm(self.hidden_to_hidden(h)) + self.input_norm(self.input_to_hidden(x)))
+
+        cell, readout = SeparateLayerNormRNNCell(), nn.Linear(RNN_HIDDEN, 1)
+        optimizer = torch.optim.Adam(list(cell.parameters()) + list(readout.parameters()), lr=1e-3)
+        inputs, targets = (torch.tensor(a) for a in _adding_batch(steps))
+
+        def call():
+            optimizer.zero_grad()
+            h = torch.zeros(RNN_BATCH, RNN_HIDDEN)
+            for t in range(steps):
+                h = cell(inputs[t], h)
+            loss = torch.nn.functional.mse_loss(readout(h), targets)
+            loss.backward()
+            optimizer.step()
+        return call
+    return setup
+
+
+def rnn_cases(quick, lengths=None):
+    lengths = lengths or [50]
+    return [Case("separate-LN RNN train step", f"T={steps}",
+                 {"minigrad": _rnn_minigrad(steps), "torch": _rnn_torch(steps)}) for steps in lengths]
+
+
+# --- 5. one epoch of a digits MLP with BatchNorm -------------------------------------------------------------
+
+MLP_BATCH = 32
+
+
+def _digits_arrays():
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    return (digits.data / 16.0).astype(FLOAT), digits.target.astype(numpy.int64)
+
+
+def _mlp_minigrad():
+    import minigrad
+    from minigrad import nn, optim
+    from minigrad.nn import functional as F
+    minigrad.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                          nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 10))
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    images, labels = _digits_arrays()
+    batches = [(minigrad.tensor(images[i:i + MLP_BATCH]), minigrad.tensor(labels[i:i + MLP_BATCH]))
+               for i in range(0, len(images) - MLP_BATCH + 1, MLP_BATCH)]
+
+    def call():
+        for x, y in batches:
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    return call
+
+
+def _mlp_torch():
+    import torch
+    from torch import nn
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                          nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    images, labels = _digits_arrays()
+    batches = [(torch.tensor(images[i:i + MLP_BATCH]), torch.tensor(labels[i:i + MLP_BATCH]))
+               for i in range(0, len(images) - MLP_BATCH + 1, MLP_BATCH)]
+
+    def call():
+        for x, y in batches:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    return call
+
+
+def mlp_cases(quick):
+    return [Case("digits MLP epoch (BN, batch 32)", "64-256-256-10", {"minigrad": _mlp_minigrad, "torch": _mlp_torch})]
+
+
+def all_cases(quick=False):
+    return (engine_overhead_cases(quick) + normalization_cases("layernorm", quick)
+            + normalization_cases("batchnorm", quick) + rnn_cases(quick) + mlp_cases(quick))
+
+
+def find_case(case_id, quick=False):
+    for case in all_cases(quick) + normalization_cases("layernorm", quick, SCALING_SIZES) \
+            + normalization_cases("batchnorm", quick, SCALING_SIZES) + rnn_cases(quick, SCALING_LENGTHS):
+        if case.id == case_id:
+            return case
+    raise KeyError(case_id)
+
+
+SCALING_SIZES = [(64, 1024), (256, 1024), (1024, 1024), (4096, 1024)]
+SCALING_LENGTHS = [50, 100, 200, 400, 800]
+
+
+def memory_bandwidth_bytes_per_second(megabytes=64, repeats=9):
+    """Plain copy bandwidth (bytes read + written per second) on arrays far larger than the caches."""
+    import time
+    source = numpy.ones(megabytes * 2 ** 20 // 4, dtype=FLOAT)
+    target = numpy.empty_like(source)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        numpy.copyto(target, source)
+        times.append(time.perf_counter() - start)
+    return 2 * source.nbytes / float(numpy.median(times))
