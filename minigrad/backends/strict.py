@@ -92,6 +92,10 @@ class ndarray(NDArrayOperatorsMixin):
         return "strict." + repr(self._array)
 
     def __getattr__(self, name):
+        if name.startswith("__"):
+            # NumPy looks for __array_interface__ / __array_struct__ before __array__; forwarding those to the
+            # wrapped array would hand NumPy the data behind our back and defeat the refusal above.
+            raise AttributeError(f"strict.ndarray has no attribute {name!r}")
         attribute = getattr(self._array, name)
         if not callable(attribute):
             return _wrap(attribute)
