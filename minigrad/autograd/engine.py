@@ -89,7 +89,7 @@ def run_backward(root, grad_root, retain_graph):
     """Accumulate d(root)/d(leaf) * grad_root into the ``.grad`` of every leaf that requires a gradient."""
     root_node = root._node
     if root_node is None:  # backward() on a leaf: its gradient is grad_root itself
-        _accumulate(root, grad_root, copy=True)
+        _accumulate(root, grad_root)
         return
     if root_node._released:
         root_node.saved_tensors  # raises the retain_graph error
@@ -113,14 +113,13 @@ def run_backward(root, grad_root, retain_graph):
     anomaly = state.anomaly
     pending = {id(root_node): grad_root}   # node -> dL/d(node's output), summed over the children seen so far
     ready = [root_node]
-    given_to_leaves = set()                # ids of arrays already stored as some leaf's .grad
     while ready:
         node = ready.pop()
         grad_output = pending.pop(id(node), None)
         if node._retained is not None:
             tensor = node._retained()
             if tensor is not None and grad_output is not None:
-                _accumulate(tensor, grad_output, copy=True)
+                _accumulate(tensor, grad_output)
         if node._released:
             node.saved_tensors  # raises the retain_graph error, also for ops that saved nothing
         if grad_output is None:  # no gradient reached this node; still release its parents' counts
@@ -142,15 +141,16 @@ def run_backward(root, grad_root, retain_graph):
                 if children_count[key] == 0:
                     ready.append(parent)
             elif grad is not None:  # a leaf Tensor
-                _accumulate(parent, grad, copy=id(grad) in given_to_leaves or grad is grad_root)
-                given_to_leaves.add(id(grad))
+                _accumulate(parent, grad)
 
 
 def _call_backward(node, grad_output, anomaly):
     from minigrad.autograd.function import argument_name
     function = node._function
     grads = function.backward(node, grad_output)
-    if not isinstance(grads, tuple):
+    if isinstance(grads, list):
+        grads = tuple(grads)
+    elif not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(node._parents):
         raise RuntimeError(
@@ -193,8 +193,15 @@ def _as_gradient_array(grad, grad_output, function, index):
                     f"{argument_name(function, index)}; return an array of the same backend as grad_output")
 
 
-def _accumulate(tensor, grad, copy):
+def _accumulate(tensor, grad):
+    """Add `grad` into ``tensor.grad``, always into an array that the tensor owns.
+
+    Gradient arrays flowing through the graph are shared freely: Add hands the same array to both parents, Reshape
+    and Sum hand out views (a read-only broadcast view, for Sum), and the caller's ``backward(grad)`` array arrives
+    as it is. A ``.grad`` that someone will update in place (an optimizer, gradient clipping, ``zero_grad``) must
+    therefore be a fresh contiguous copy, and accumulating makes a new array instead of writing into the old one.
+    """
     if tensor.grad is None:
-        tensor.grad = type(tensor)._make(grad.copy() if copy else grad)
+        tensor.grad = type(tensor)._make(grad.copy())
     else:
         tensor.grad = type(tensor)._make(tensor.grad.data + grad)
