@@ -143,7 +143,10 @@ class Tensor:
         if backend == self.backend:
             return self
         xp = get_module(backend)
-        moved = Tensor._make(xp.asarray(backends.to_numpy(self.data)))
+        host_copy = backends.to_numpy(self.data)  # device -> host copy (.get()); NumPy data comes back as it is
+        if host_copy is self.data:
+            host_copy = host_copy.copy()           # so copy it here: the moved tensor must not share memory
+        moved = Tensor._make(xp.asarray(host_copy))
         moved._requires_grad = self._requires_grad
         return moved
 
