@@ -185,10 +185,11 @@ class Tensor:
         """Bring the other operand of a binary op into a form ops accept, without changing its dtype rules."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float, bool)):
-            return other  # Python numbers stay "weak": float32 * 2.0 stays float32, as in NumPy and PyTorch
+        # Checked before Python numbers, since numpy.float64 is a subclass of float but is not "weak" in NumPy.
         if type(other).__module__ == "numpy" and getattr(other, "shape", None) == ():
             return other.item()  # a NumPy scalar acts like a Python number, as a 0-d tensor does in PyTorch
+        if isinstance(other, (int, float, bool)):
+            return other  # Python numbers stay "weak": float32 * 2.0 stays float32, as in NumPy and PyTorch
         if isinstance(other, (list, tuple)):
             return Tensor._make(self.xp.asarray(other, dtype=self.data.dtype))
         return Tensor._make(self.xp.asarray(other))
