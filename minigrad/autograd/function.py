@@ -135,7 +135,7 @@ def _apply(function, args):
         output = _as_output_array(function, output, array_type)
     if engine.state.anomaly:
         engine.check_finite(output, f"{function.__name__}.forward produced", "in its output")
-    if not builds_graph:
+    if not builds_graph or output.dtype.kind not in "fc":  # integer and boolean results carry no gradient
         return Tensor._make(output)
 
     ctx._function = function
