@@ -59,6 +59,19 @@ def _is_advanced(index):
     return any(hasattr(item, "shape") or isinstance(item, list) for item in items)
 
 
+def _index_on_backend(xp, index):
+    """`index` with its index arrays (and lists, which NumPy reads as arrays) on the backend `xp`.
+
+    A NumPy index array is a host array: scattering the gradient with it into a GPU array (``add.at``) needs it on
+    the device, so it is moved once, explicitly, in forward.
+    """
+    if isinstance(index, tuple):
+        return tuple(_index_on_backend(xp, item) for item in index)
+    if isinstance(index, list) or getattr(index, "ndim", 0) > 0:
+        return xp.asarray(index)
+    return index
+
+
 class GetItem(Function):
     """y = x[index], for basic slicing and integer/boolean-array indexing.
 
@@ -69,6 +82,7 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
+        index = _index_on_backend(get_array_module(x), index)
         ctx.input_shape, ctx.index = x.shape, index
         return x[index]
 
@@ -124,7 +138,8 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, condition, a, b):
-        xp = get_array_module(condition, a, b)
+        xp = get_array_module(a, b, condition)
+        condition = xp.asarray(condition)  # a NumPy condition moves to the data's backend, like a NumPy operand
         condition = condition.astype(bool) if condition.dtype != bool else condition
         ctx.save_for_backward(condition)
         ctx.a_shape, ctx.b_shape = getattr(a, "shape", ()), getattr(b, "shape", ())
