@@ -95,7 +95,8 @@ class Pow(Function):
     dL/db = dL/dy * a**b * log(a) = dL/dy * y * log(a)
 
     At a = 0 the second formula meets 0 * log(0) = 0 * -inf; the limit of a**b * log(a) as a -> 0+ is 0 for
-    b > 0, so, as PyTorch does, the exponent's gradient is taken as 0 where a == 0 and b >= 0.
+    b > 0, so, as PyTorch does, the exponent's gradient is taken as 0 where a == 0 and b >= 0. Likewise where
+    b == 0, a**0 = 1 is constant and dL/da = 0, though the first formula reads 0 * 0**(-1) = 0 * inf at a = 0.
     """
 
     @staticmethod
@@ -110,7 +111,8 @@ class Pow(Function):
         needs_a, needs_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if needs_a:
-            grad_a = unbroadcast(grad_output * b * a ** (b - 1), _shape(a))
+            # Where b == 0, raise to 0 instead of -1: the factor b zeroes the term anyway, without 0 * inf.
+            grad_a = unbroadcast(grad_output * b * a ** (b - 1 + (b == 0)), _shape(a))
         if needs_b:
             xp = get_array_module(a, b)
             zero_base = (a == 0) & (b >= 0)
