@@ -211,8 +211,11 @@ def _snapshot(fn):
 
 
 def _restore(fn, state):
+    # Fresh copies every time: a load_state_dict that keeps the given tensors, followed by an in-place update of a
+    # buffer (running_mean *= ...), would otherwise write into the snapshot itself.
     if state is not None:
-        fn.load_state_dict(state)
+        fn.load_state_dict({key: Tensor._make(value.data.copy()) if isinstance(value, Tensor) else value
+                            for key, value in state.items()})
 
 
 def _format_index(index):
