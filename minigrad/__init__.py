@@ -108,3 +108,15 @@ __all__ = ["Tensor", "tensor", "Function", "Context", "gradcheck", "GradcheckErr
            "BackendUnavailableError", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "randn",
            "rand", "exp", "log", "sqrt", "tanh", "abs", "sum", "mean", "var", "matmul", "maximum", "minimum",
            "reshape", "transpose", "broadcast_to", "concatenate", "stack", "where", "float32", "float64", "int64"]
+
+
+_LAZY_SUBPACKAGES = ("nn", "optim", "data")
+
+
+def __getattr__(name):
+    """``minigrad.nn``, ``minigrad.optim`` and ``minigrad.data`` load on first use, not with ``import minigrad``:
+    the engine stands on its own (homework runs it without the layers)."""
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+        return importlib.import_module(f"minigrad.{name}")
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
