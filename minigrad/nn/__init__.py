@@ -1,0 +1,18 @@
+"""``minigrad.nn``: layers built on minigrad's autograd, with PyTorch's names, defaults and state_dict keys.
+
+Where to read:
+
+- ``ops/``: each layer's math as one fused Function; the docstrings derive every backward step by step.
+- ``functional.py``: those ops as functions (``F.layer_norm(x, (8,), weight, bias)``), with argument checks.
+- ``composed.py``: the same functions built from primitive ops only, for comparison with the fused ones.
+- ``modules/``: the layers as Modules that own their parameters (``Linear``, ``LayerNorm``, ``BatchNorm1d``,
+  ``RNNCell``, ``LayerNormRNNCell``, ``RNN``, ...).
+- ``init.py``: initializers; ``utils.py``: gradient clipping and saving/loading a state_dict to ``.npz``.
+"""
+
+from minigrad.nn import composed, functional, init, utils
+from minigrad.nn.modules import (RNN, BatchNorm1d, LayerNorm, LayerNormRNNCell, Linear, Module, Parameter, ReLU,
+                                 RNNCell, Sequential, Tanh)
+
+__all__ = ["Module", "Parameter", "Sequential", "Linear", "LayerNorm", "BatchNorm1d", "RNNCell",
+           "LayerNormRNNCell", "RNN", "ReLU", "Tanh", "functional", "composed", "init", "utils"]

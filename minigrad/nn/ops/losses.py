@@ -1,0 +1,87 @@
+"""Losses: cross-entropy (log-softmax and negative log-likelihood fused) and mean squared error.
+
+Cross-entropy of logits z (N examples, C classes) against integer targets t:
+
+    l_n = -log softmax(z_n)[t_n] = -(z_n[t_n] - logsumexp(z_n))          per example
+    L   = mean_n l_n   (reduction "mean"),   sum_n l_n   ("sum"),   or the vector l ("none")
+
+computed with the log-sum-exp shifted by the row's maximum, so logits of 1e4 give finite losses.
+Differentiating l_n, with s_n = softmax(z_n):
+
+    dl_n/dz_n[k] = -(delta_{k t_n} - s_n[k]) = s_n[k] - onehot(t_n)[k]
+
+and the upstream gradient of l_n is w_n = dL/dl_n (1/N for "mean", 1 for "sum", the given vector for "none"):
+
+    dL/dz_n = w_n * (s_n - onehot(t_n))
+
+The fused op saves s (N x C) and t; composed from log_softmax, indexing and mean, the graph would hold the log
+probabilities, the picked entries and the index bookkeeping as separate nodes.
+
+Mean squared error of an input u against a target v of the same shape, over its M elements:
+
+    L = (1/M) sum_i (u_i - v_i)^2,    dL/du_i = (2/M) (u_i - v_i),    dL/dv_i = -dL/du_i
+"""
+
+from minigrad.autograd.function import Function
+from minigrad.backends import get_array_module
+from minigrad.nn.ops.activations import stable_log_softmax
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class CrossEntropyFunction(Function):
+    """Logits of shape (N, C) with targets (N,), or unbatched logits (C,) with a 0-d target."""
+
+    @staticmethod
+    def forward(ctx, logits, target, reduction):
+        xp = get_array_module(logits)
+        log_probabilities = stable_log_softmax(logits, axis=-1)
+        rows = xp.arange(target.size)
+        picked = log_probabilities.reshape(-1, logits.shape[-1])[rows, target.reshape(-1)]
+        losses = -picked.reshape(target.shape)
+        ctx.save_for_backward(xp.exp(log_probabilities), target)
+        ctx.reduction = reduction
+        if reduction == "mean":
+            return losses.mean()
+        if reduction == "sum":
+            return losses.sum()
+        return losses
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        probabilities, target = ctx.saved_tensors
+        xp = get_array_module(probabilities)
+        classes = probabilities.shape[-1]
+        grad_logits = probabilities.reshape(-1, classes).copy()
+        grad_logits[xp.arange(target.size), target.reshape(-1)] -= 1  # s - onehot(t)
+        if ctx.reduction == "none":
+            weights = grad_output.reshape(-1, 1)  # dL/dl_n, one per example, broadcast over the classes
+        elif ctx.reduction == "mean":
+            weights = grad_output / target.size
+        else:
+            weights = grad_output
+        return (grad_logits * weights).reshape(probabilities.shape), None, None
+
+
+class MSELossFunction(Function):
+    @staticmethod
+    def forward(ctx, prediction, target, reduction):
+        difference = prediction - target
+        ctx.save_for_backward(difference)
+        ctx.reduction = reduction
+        squared = difference * difference
+        if reduction == "mean":
+            return squared.mean()
+        if reduction == "sum":
+            return squared.sum()
+        return squared
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (difference,) = ctx.saved_tensors
+        needs_prediction, needs_target = ctx.needs_input_grad[:2]
+        scale = 2 / difference.size if ctx.reduction == "mean" else 2
+        grad_prediction = grad_output * scale * difference
+        return (grad_prediction if needs_prediction else None,
+                -grad_prediction if needs_target else None,
+                None)
