@@ -1,0 +1,131 @@
+"""The ``minigrad`` command (also ``python -m minigrad``).
+
+    minigrad grade SUBMISSION.py --assignment NAME [--json results.json]   grade one student's file
+    minigrad grade FOLDER --assignment NAME --csv scores.csv [--jobs N]     grade a class in parallel
+    minigrad check SUBMISSION.py --assignment NAME                          the public checks, for students
+    minigrad release [--out DIR] [--check]                                  make the student release
+    minigrad exercises                                                      list the exercises
+
+Each subcommand is one function below; a new one is a new ``add_parser`` and a new function.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="minigrad", description="minigrad's command line: homework grading.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from minigrad.grading.exercise import TASKS
+    from minigrad.grading.grader import VISIBILITIES
+
+    grade = commands.add_parser("grade", help="grade a submission, or a folder of submissions",
+                                description="Grade one submission (a .py file) or a whole class (a folder with "
+                                            "one .py file or one folder per student).")
+    grade.add_argument("submission", type=Path, help="a student's .py file, or a folder of submissions")
+    grade.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
+    grade.add_argument("--json", type=Path, metavar="PATH",
+                       help="write Gradescope's results.json here (for a folder: a directory, one file per student)")
+    grade.add_argument("--csv", type=Path, metavar="FILE", help="for a folder: write the class's scores here")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="for a folder: submissions graded at once (default: the number of CPUs); for one "
+                            "file: check groups run at once (default 2)")
+    _add_limits(grade)
+    grade.add_argument("--seed", type=int, default=None,
+                       help="the hidden inputs' seed, to reproduce a run (default: a new secret one each run)")
+    grade.add_argument("--hidden-visibility", choices=VISIBILITIES, default="visible",
+                       help="Gradescope visibility of the hidden checks' results (default: visible)")
+    grade.set_defaults(run=_grade)
+
+    check = commands.add_parser("check", help="run an exercise's public checks on your file",
+                                description="Run the public checks of an exercise on your file. Exit status 0 "
+                                            "when they all pass.")
+    check.add_argument("submission", type=Path, help="your .py file")
+    check.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
+    _add_limits(check)
+    check.set_defaults(run=_check)
+
+    release = commands.add_parser("release", help="generate the student release from the solutions",
+                                  description="Write the stubs, README and notebook of every exercise.")
+    release.add_argument("--out", type=Path, default=None, help="where (default: lessons/exercises/)")
+    release.add_argument("--check", action="store_true",
+                         help="write nothing; exit 1 if the release in --out differs from the solutions")
+    release.set_defaults(run=_release)
+
+    listing = commands.add_parser("exercises", help="list the exercises")
+    listing.set_defaults(run=_list)
+
+    arguments = parser.parse_args(argv)
+    return arguments.run(arguments)
+
+
+def _add_limits(parser):
+    parser.add_argument("--timeout", type=float, default=20.0,
+                        help="seconds each check group may run (default 20)")
+    parser.add_argument("--memory", type=int, default=1024, help="megabytes each check group may use (default 1024)")
+
+
+def _limits(arguments):
+    from minigrad.grading.sandbox import Limits
+    return Limits(timeout_s=arguments.timeout, memory_mb=arguments.memory)
+
+
+def _grade(arguments):
+    if arguments.submission.is_dir():
+        return _grade_folder(arguments)
+    from minigrad.grading.grader import grade
+    if arguments.csv is not None:
+        print("minigrad grade: --csv is for a folder of submissions", file=sys.stderr)
+        return 2
+    report = grade(arguments.submission, arguments.assignment, seed=arguments.seed, limits=_limits(arguments),
+                   jobs=arguments.jobs or 2, hidden_visibility=arguments.hidden_visibility)
+    print(report.table())
+    if arguments.json is not None:  # written by the grader, after every child has exited
+        arguments.json.parent.mkdir(parents=True, exist_ok=True)
+        arguments.json.write_text(json.dumps(report.gradescope(), indent=1))
+    return 0
+
+
+def _grade_folder(arguments):
+    from minigrad.grading.batch import grade_folder
+    rows = grade_folder(arguments.submission, arguments.assignment, jobs=arguments.jobs or os.cpu_count(),
+                        limits=_limits(arguments), seed=arguments.seed, csv_path=arguments.csv,
+                        json_dir=arguments.json, hidden_visibility=arguments.hidden_visibility)
+    width = max([len(row["student"]) for row in rows] + [7])
+    print(f"{'student':<{width}}  {'score':>11}  status")
+    for row in rows:
+        print(f"{row['student']:<{width}}  {row['score']:>5g}/{row['max_score'] or 0:<5g}  {row['status']}")
+    return 0
+
+
+def _check(arguments):
+    from minigrad.grading import check
+    report = check(arguments.submission, arguments.assignment, limits=_limits(arguments))
+    return 0 if all(row.passed for row in report.checks) else 1
+
+
+def _release(arguments):
+    from minigrad.grading import release
+    out = arguments.out or release.DEFAULT_RELEASE
+    if arguments.check:
+        stale = release.differences(out)
+        for name in stale:
+            print(f"{Path(out) / name} differs from what `minigrad release` generates", file=sys.stderr)
+        return 1 if stale else 0
+    for path in release.release(out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _list(arguments):
+    from minigrad.grading.exercise import all_exercises
+    for task in all_exercises():
+        print(f"{task.task:<14} {task.function:<13} {task.title}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

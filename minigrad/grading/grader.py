@@ -1,0 +1,523 @@
+"""Grading one submission: plan the checks, run each group of them in its own sandboxed child, score the arrays.
+
+For an exercise the grader runs these checks (rows of the report), each group in a separate child process so a
+hang or a crash costs only that group:
+
+======================  ==================================================================  =====================
+group                   rows                                                                inputs
+======================  ==================================================================  =====================
+load                    the file loads and defines the class (0 points; stops grading)     none
+public                  forward, gradients, gradient check (what ``minigrad check`` runs)  fixed, published seed
+forward                 forward against the reference                                       secret seed
+gradients               one row per differentiable argument: gradient against reference    secret seed
+gradcheck               the student's backward against finite differences of the           secret seed
+                        student's own forward, with a random upstream gradient
+edge: <name>            one row per edge case (constant rows, batch of two, large values,   secret seed
+                        float32, CuPy-like backend, ...): forward and every gradient
+bptt (recurrent cells)  gradients through an unrolled sequence; their gradient check       secret seed
+======================  ==================================================================  =====================
+
+The secret seed is drawn per run from :mod:`secrets`; every case's inputs come from a generator seeded with it
+and the case's name, so hard-coded outputs fail and a rerun with ``seed=`` reproduces a run exactly. The reference
+values are computed here, in the grader's process, by the exercise's NumPy reference; the finite differences are
+computed here too, from the forward values the child returned at x +- eps.
+"""
+
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy
+
+from minigrad.grading import exercise as exercises
+from minigrad.grading.compare import describe_arguments, mismatch
+from minigrad.grading.exercise import Tolerance, case_generator
+from minigrad.grading.sandbox import Limits, run_child
+
+PUBLIC_SEED = 0
+FINITE_DIFFERENCE_EPS = 1e-6
+GRADCHECK_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-5)  # gradcheck's (and PyTorch's) defaults
+POINTS = {"public": 1.0, "forward": 2.0, "gradient": 1.0, "gradcheck": 2.0, "edge": 1.0, "bptt": 2.0,
+          "bptt gradcheck": 1.0}
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+MAX_SUBMISSION_BYTES = 1_000_000
+
+
+@dataclass
+class CheckResult:
+    """One row of the report."""
+    name: str
+    max_score: float
+    score: float = 0.0
+    passed: bool = False
+    output: str = ""
+    visibility: str = "visible"
+    group: str = ""
+
+
+@dataclass
+class GradeReport:
+    submission: str
+    assignment: str
+    function: str
+    checks: list
+    seed: int
+    seconds: float = 0.0
+    public_only: bool = False
+    notes: list = field(default_factory=list)
+
+    @property
+    def score(self):
+        return round(sum(check.score for check in self.checks), 4)
+
+    @property
+    def max_score(self):
+        return round(sum(check.max_score for check in self.checks), 4)
+
+    def table(self, width=110):
+        """The per-check table a person reads: points and pass/fail per row, and under each failure, why."""
+        lines = [f"minigrad {'check' if self.public_only else 'grade'}: {self.submission}  "
+                 f"(assignment {self.assignment}: {self.function})"]
+        name_width = min(66, max(len(check.name) for check in self.checks))
+        lines.append(f"  {'#':>2}  {'check':<{name_width}}  {'points':>9}  result")
+        for number, check in enumerate(self.checks, 1):
+            points = "-" if check.max_score == 0 else f"{_points(check.score)}/{_points(check.max_score)}"
+            result = "pass" if check.passed else ("partial" if check.score > 0 else "FAIL")
+            lines.append(f"  {number:>2}  {check.name[:name_width]:<{name_width}}  {points:>9}  {result}")
+            if not check.passed and check.output:
+                lines.extend(_indent(check.output, width))
+        lines.append(f"  score: {_points(self.score)}/{_points(self.max_score)}   "
+                     f"({len(self.checks)} checks in {self.seconds:.1f} s)")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def gradescope(self):
+        """Gradescope's results.json: a total score and one entry per check."""
+        tests = [{"name": check.name, "number": str(number), "score": check.score, "max_score": check.max_score,
+                  "status": "passed" if check.passed else "failed", "output": check.output or "passed",
+                  "visibility": check.visibility} for number, check in enumerate(self.checks, 1)]
+        return {"score": self.score, "execution_time": round(self.seconds, 2),
+                "output": f"{self.assignment}: {_points(self.score)}/{_points(self.max_score)} points",
+                "stdout_visibility": "hidden", "tests": tests}
+
+
+def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_only=False,
+          hidden_visibility="visible"):
+    """Grade the file `submission` for exercise `assignment`; return a :class:`GradeReport`.
+
+    `seed` fixes the hidden inputs (default: a fresh secret per call); `jobs` runs that many check groups at
+    once; `public_only` runs only the public checks (what students run with ``minigrad check``).
+    """
+    started = time.perf_counter()
+    task = exercises.get(assignment)
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {VISIBILITIES}, not {hidden_visibility!r}")
+    seed = secrets.randbits(63) if seed is None else int(seed)
+    groups = plan(task, seed, public_only, hidden_visibility)
+    report = GradeReport(str(submission), task.task, task.function, [], seed, public_only=public_only)
+
+    problem = _unreadable(Path(submission))
+    load = CheckResult(f"loads, and defines {task.function} as a minigrad.Function", 0.0, group="load")
+    if problem is None:
+        probe = run_child(submission, task.function, [], {}, limits)
+        problem = _failure_of(probe)
+    load.passed = problem is None
+    load.output = problem or ""
+    report.checks.append(load)
+    if problem is not None:
+        for group in groups:
+            for row, _ in group.rows:
+                row.output = f"not run: {problem}"
+                report.checks.append(row)
+    else:
+        def run(group):
+            return group, run_child(submission, task.function, group.calls, group.inputs, limits, group.backend)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            finished = list(pool.map(run, groups))
+        for group, child in finished:
+            report.checks.extend(group.score(child))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _unreadable(path):
+    if not path.is_file():
+        return f"no such file: {path}"
+    if path.stat().st_size > MAX_SUBMISSION_BYTES:
+        return f"the file is larger than {MAX_SUBMISSION_BYTES // 1000} kB"
+    return None
+
+
+def _failure_of(child):
+    if child.arrays is None:
+        return child.failure + _stderr_tail(child)
+    if "load.error" in child.arrays:
+        return str(child.arrays["load.error"])
+    return None
+
+
+def _stderr_tail(child):
+    tail = child.stderr.strip()[-800:]
+    return f"\nwhat your code printed to stderr last:\n{tail}" if tail else ""
+
+
+# --- planning -----------------------------------------------------------------------------------------------------
+@dataclass
+class Prepared:
+    """A case made concrete: the arguments sent to the child, the upstream gradient, the reference's answers."""
+    case: object
+    args: list
+    grad_output: numpy.ndarray
+    expected_output: numpy.ndarray
+    expected_grads: tuple
+
+    def label(self, arguments):
+        return f"case '{self.case.name}' ({describe_arguments(arguments, self.args)})"
+
+
+def prepare(task, case, seed, unroll=False):
+    rng = case_generator(seed, task.task, case.name)
+    values = case.make(rng)
+    args = []
+    for argument, value in zip(task.arguments, values):
+        if argument.kind == "tensor":
+            args.append(numpy.asarray(value, dtype=case.dtype))
+        elif argument.kind == "index":
+            args.append(numpy.asarray(value, dtype=numpy.int64))
+        else:
+            args.append(value)
+    as_float64 = [a.astype(numpy.float64) if isinstance(a, numpy.ndarray) and a.dtype.kind == "f" else a
+                  for a in args]
+    evaluate = (lambda *a, grad_output: reference_unroll(task, a, grad_output)) if unroll else task.reference
+    output_shape = numpy.shape(evaluate(*as_float64, grad_output=None)[0])
+    grad_output = rng.standard_normal(output_shape)
+    if grad_output.ndim == 0:  # a scalar loss: still not 1, so a gradient that ignores grad_output fails
+        grad_output = numpy.asarray(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
+    grad_output = grad_output.astype(case.dtype)
+    output, grads = evaluate(*as_float64, grad_output=grad_output.astype(numpy.float64))
+    return Prepared(case, args, grad_output, numpy.asarray(output, dtype=numpy.float64), grads)
+
+
+def reference_unroll(task, args, grad_output):
+    """The reference run over a sequence (h_t = f(x_t, h_{t-1}, ...)) and backpropagated through time."""
+    sequence, state = task.unroll.sequence, task.unroll.state
+
+    def step_args(t, hidden):
+        values = list(args)
+        values[sequence], values[state] = args[sequence][t], hidden
+        return values
+
+    states = [args[state]]
+    for t in range(args[sequence].shape[0]):
+        states.append(task.reference(*step_args(t, states[-1]), grad_output=None)[0])
+    output = numpy.stack(states[1:])
+    if grad_output is None:
+        return output, None
+    grads = [numpy.zeros_like(a, dtype=numpy.float64) if argument.differentiable else None
+             for a, argument in zip(args, task.arguments)]
+    grad_hidden = numpy.zeros_like(states[0], dtype=numpy.float64)
+    for t in reversed(range(args[sequence].shape[0])):
+        _, step_grads = task.reference(*step_args(t, states[t]), grad_output=grad_output[t] + grad_hidden)
+        for position in task.differentiable:
+            if position == sequence:
+                grads[sequence][t] = step_grads[position]
+            elif position == state:
+                grad_hidden = step_grads[position]
+            else:
+                grads[position] = grads[position] + step_grads[position]
+    grads[state] = grad_hidden
+    return output, tuple(grads)
+
+
+class Group:
+    """The calls one child makes, and the rows scored from its answer."""
+
+    def __init__(self, task, name, backend="numpy"):
+        self.task, self.name, self.backend = task, name, backend
+        self.calls, self.inputs, self.rows = [], {}, []  # rows: (CheckResult, scorer(returned) -> (fraction, text))
+
+    def _encode(self, index, args):
+        encoded = []
+        for position, (argument, value) in enumerate(zip(self.task.arguments, args)):
+            if argument.is_array:
+                key = f"call{index}.arg{position}"
+                self.inputs[key] = value
+                encoded.append({"array": key, "requires_grad": argument.differentiable})
+            else:
+                encoded.append({"value": value})
+        return encoded
+
+    def evaluate(self, prepared, with_gradients=True, unroll=False):
+        index = len(self.calls)
+        call = {"mode": "evaluate", "args": self._encode(index, prepared.args), "grad_output": None}
+        if with_gradients:
+            call["grad_output"] = f"call{index}.grad_output"
+            self.inputs[call["grad_output"]] = prepared.grad_output
+        if unroll:
+            call["unroll"] = {"sequence": self.task.unroll.sequence, "state": self.task.unroll.state}
+        self.calls.append(call)
+        return index
+
+    def sweep(self, prepared, unroll=False):
+        index = len(self.calls)
+        call = {"mode": "sweep", "args": self._encode(index, prepared.args), "eps": FINITE_DIFFERENCE_EPS,
+                "wrt": list(self.task.differentiable)}
+        if unroll:
+            call["unroll"] = {"sequence": self.task.unroll.sequence, "state": self.task.unroll.state}
+        self.calls.append(call)
+        return index
+
+    def add_row(self, name, points, visibility, scorer):
+        self.rows.append((CheckResult(name, points, visibility=visibility, group=self.name), scorer))
+
+    def score(self, child):
+        returned = Returned(child, len(self.task.arguments))
+        scored = []
+        for row, scorer in self.rows:
+            try:
+                fraction, text = scorer(returned)
+            except NoResult as missing:
+                fraction, text = 0.0, str(missing)
+            row.score = round(row.max_score * fraction, 2)
+            row.passed = fraction == 1.0
+            row.output = text
+            scored.append(row)
+        return scored
+
+
+def plan(task, seed, public_only=False, hidden_visibility="visible"):
+    """The check groups for `task`, with inputs drawn from `seed` (public ones from PUBLIC_SEED)."""
+    arguments = task.arguments
+    groups = []
+
+    public = Group(task, "public")
+    example = prepare(task, task.public_case, PUBLIC_SEED)
+    evaluated, swept = public.evaluate(example), public.sweep(example)
+    public.add_row("public: forward on the published example", POINTS["public"], "visible",
+                   lambda r: _forward([(example, evaluated)], r, arguments))
+    public.add_row("public: gradients on the published example", POINTS["public"], "visible",
+                   lambda r: _all_gradients([(example, evaluated)], r, task))
+    public.add_row("public: gradient check of your backward against your forward", POINTS["public"], "visible",
+                   lambda r: _gradcheck(example, evaluated, swept, r, task))
+    groups.append(public)
+    if public_only:
+        return groups
+    hidden = hidden_visibility
+
+    forward = Group(task, "forward")
+    cases = [prepare(task, case, seed) for case in task.hidden_cases]
+    forward_calls = [(p, forward.evaluate(p, with_gradients=False)) for p in cases]
+    forward.add_row("forward on hidden inputs", POINTS["forward"], hidden,
+                    lambda r: _forward(forward_calls, r, arguments))
+    groups.append(forward)
+
+    gradients = Group(task, "gradients")
+    gradient_calls = [(p, gradients.evaluate(p)) for p in cases]
+    for position in task.differentiable:
+        gradients.add_row(f"gradient of {arguments[position].name} on hidden inputs", POINTS["gradient"], hidden,
+                          lambda r, position=position: _gradient(gradient_calls, r, task, position))
+    groups.append(gradients)
+
+    gradcheck = Group(task, "gradcheck")
+    small = prepare(task, task.gradcheck_case, seed)
+    evaluated_small, swept_small = gradcheck.evaluate(small), gradcheck.sweep(small)
+    gradcheck.add_row("gradient check: your backward against finite differences of your forward, random upstream "
+                      "gradient", POINTS["gradcheck"], hidden,
+                      lambda r: _gradcheck(small, evaluated_small, swept_small, r, task))
+    groups.append(gradcheck)
+
+    for case in task.edge_cases:
+        edge = Group(task, f"edge: {case.name}", backend=case.backend)
+        prepared = prepare(task, case, seed)
+        index = edge.evaluate(prepared)
+        edge.add_row(f"edge case: {case.name}", POINTS["edge"], hidden,
+                     lambda r, prepared=prepared, index=index: _edge_case(prepared, index, r, task))
+        groups.append(edge)
+
+    if task.unroll is not None:
+        bptt = Group(task, "bptt")
+        sequence = prepare(task, task.bptt_case, seed, unroll=True)
+        steps = sequence.args[task.unroll.sequence].shape[0]
+        evaluated_bptt, swept_bptt = bptt.evaluate(sequence, unroll=True), bptt.sweep(sequence, unroll=True)
+        bptt.add_row(f"backpropagation through time over {steps} steps: every gradient against the reference",
+                     POINTS["bptt"], hidden, lambda r: _edge_case(sequence, evaluated_bptt, r, task))
+        bptt.add_row(f"backpropagation through time over {steps} steps: gradient check", POINTS["bptt gradcheck"],
+                     hidden, lambda r: _gradcheck(sequence, evaluated_bptt, swept_bptt, r, task))
+        groups.append(bptt)
+    return groups
+
+
+# --- what the child returned --------------------------------------------------------------------------------------
+class NoResult(Exception):
+    """The child has no (valid) answer for a call; the message says why."""
+
+
+class Returned:
+    """Typed access to the child's arrays: every accessor validates before it returns."""
+
+    def __init__(self, child, argument_count):
+        self.child, self.arrays, self.argument_count = child, child.arrays, argument_count
+
+    def _raise_if_failed(self, index):
+        if self.arrays is None:
+            raise NoResult(self.child.failure + _stderr_tail(self.child))
+        if "load.error" in self.arrays:
+            raise NoResult(str(self.arrays["load.error"]))
+        error = self.arrays.get(f"call{index}.error")
+        if error is not None:
+            raise NoResult(f"your code raised {error}")
+
+    def _array(self, key, what):
+        value = self.arrays.get(key)
+        if value is None:
+            raise NoResult(f"no {what} came back from your code")
+        if value.dtype.kind not in "fiub":
+            raise NoResult(f"the {what} that came back is not numeric ({value.dtype})")
+        return value
+
+    def output(self, index):
+        self._raise_if_failed(index)
+        return self._array(f"call{index}.output", "output")
+
+    def gradients(self, index, names):
+        self._raise_if_failed(index)
+        count = self._array(f"call{index}.count", "gradient count")
+        if count.shape != () or int(count) != self.argument_count:
+            raise NoResult(f"backward returned {int(count) if count.shape == () else '?'} value(s), but forward "
+                           f"takes {self.argument_count} arguments ({', '.join(names)}): return one gradient per "
+                           "argument, in order, with None for arguments that are not tensors")
+        return [self.arrays.get(f"call{index}.grad{position}") for position in range(self.argument_count)]
+
+    def sweep(self, index, position):
+        self._raise_if_failed(index)
+        return self._array(f"call{index}.sweep{position}", "finite-difference sweep")
+
+
+# --- scorers: (fraction of the row's points earned, text) ---------------------------------------------------------
+def _summarize(failures, total, what):
+    if not failures:
+        return 1.0, f"passed on {total} {what}"
+    shown = "\n".join(failures[:2]) + (f"\n(and {len(failures) - 2} more)" if len(failures) > 2 else "")
+    return (total - len(failures)) / total, f"failed on {len(failures)} of {total} {what}:\n{shown}"
+
+
+def _check_output(prepared, index, returned, arguments):
+    """None, or why the output of call `index` is wrong."""
+    output = returned.output(index)
+    wanted = prepared.case.dtype
+    if output.dtype != numpy.dtype(wanted):
+        return f"the output has dtype {output.dtype} but the inputs are {wanted}: keep the input's dtype"
+    return mismatch("the output", output, prepared.expected_output, prepared.case.allowed, gradient=False)
+
+
+def _forward(calls, returned, arguments):
+    failures = []
+    for prepared, index in calls:
+        try:
+            problem = _check_output(prepared, index, returned, arguments)
+        except NoResult as missing:
+            problem = str(missing)
+        if problem:
+            failures.append(f"{prepared.label(arguments)}: {problem}")
+    return _summarize(failures, len(calls), "case(s)" if len(calls) > 1 else "case")
+
+
+def _check_gradient(prepared, index, returned, task, position):
+    names = [argument.name for argument in task.arguments]
+    grads = returned.gradients(index, names)
+    return mismatch(f"the gradient of {names[position]}", grads[position], prepared.expected_grads[position],
+                    prepared.case.allowed)
+
+
+def _gradient(calls, returned, task, position):
+    failures = []
+    for prepared, index in calls:
+        try:
+            problem = _check_gradient(prepared, index, returned, task, position)
+        except NoResult as missing:
+            problem = str(missing)
+        if problem:
+            failures.append(f"{prepared.label(task.arguments)}: {problem}")
+    return _summarize(failures, len(calls), "case(s)")
+
+
+def _all_gradients(calls, returned, task):
+    failures = []
+    for prepared, index in calls:
+        for position in task.differentiable:
+            try:
+                problem = _check_gradient(prepared, index, returned, task, position)
+            except NoResult as missing:
+                problem = str(missing)
+            if problem:
+                failures.append(f"{prepared.label(task.arguments)}: {problem}")
+                if problem.startswith(("your code", "no ", "backward returned", "timed out")):
+                    break  # the same reason for every argument; say it once
+    return (0.0 if failures else 1.0), ("\n".join(failures) or "every gradient matches the reference")
+
+
+def _edge_case(prepared, index, returned, task):
+    """Forward and every gradient against the reference, all or nothing."""
+    hint = f"\n(what this case tests: {prepared.case.hint})" if prepared.case.hint else ""
+    try:
+        problem = _check_output(prepared, index, returned, task.arguments)
+        if problem is None:
+            for position in task.differentiable:
+                problem = _check_gradient(prepared, index, returned, task, position)
+                if problem:
+                    break
+    except NoResult as missing:
+        problem = str(missing)
+    if problem:
+        return 0.0, f"{prepared.label(task.arguments)}: {problem}{hint}"
+    return 1.0, "output and every gradient match the reference"
+
+
+def _gradcheck(prepared, evaluated, swept, returned, task):
+    """Your backward against central differences of your own forward, projected on the random upstream gradient:
+
+        numeric[k] = (<v, f(x + eps e_k)> - <v, f(x - eps e_k)>) / (2 eps).
+    """
+    names = [argument.name for argument in task.arguments]
+    try:
+        output = returned.output(evaluated)
+        grads = returned.gradients(evaluated, names)
+        upstream = prepared.grad_output.astype(numpy.float64)
+        if output.shape != upstream.shape:
+            return 0.0, (f"your output has shape {output.shape}, not {upstream.shape}, so finite differences of "
+                         "it cannot be compared")
+        failures = []
+        for position in task.differentiable:
+            size, shape = prepared.args[position].size, prepared.args[position].shape
+            values = returned.sweep(swept, position).astype(numpy.float64)
+            if values.shape != (size, 2) + upstream.shape:
+                return 0.0, "the finite-difference sweep came back with the wrong shape"
+            projected = (values * upstream).reshape(size, 2, -1).sum(axis=-1)
+            numeric = ((projected[:, 0] - projected[:, 1]) / (2 * FINITE_DIFFERENCE_EPS)).reshape(shape)
+            problem = mismatch(f"the gradient of {names[position]}", grads[position], numeric, GRADCHECK_TOLERANCE,
+                               yours_word="your backward gives", expected_word="finite differences give")
+            if problem:
+                failures.append(problem)
+    except NoResult as missing:
+        return 0.0, str(missing)
+    if failures:
+        return 0.0, (f"{prepared.label(task.arguments)}: your backward disagrees with your own forward.\n"
+                     + "\n".join(failures))
+    return 1.0, "your backward agrees with finite differences of your forward for every input"
+
+
+# --- formatting ---------------------------------------------------------------------------------------------------
+def _points(value):
+    return f"{value:g}"
+
+
+def _indent(text, width):
+    import textwrap
+    lines = []
+    for paragraph in text.splitlines():
+        lines.extend(textwrap.wrap(paragraph, width=width - 8, initial_indent="        ",
+                                   subsequent_indent="          ") or [""])
+    return lines

@@ -1,0 +1,49 @@
+"""Exercise `rmsnorm`: RMS normalization, forward and backward (an op beyond the paper).
+
+RMSNorm (Zhang and Sennrich, 2019) keeps layer normalization's re-scaling and drops its re-centering: for x of
+shape (..., D), over the last axis,
+
+    rms  = sqrt(mean(x^2) + eps)                    one number per row
+    xhat = x / rms
+    y    = xhat * weight                             weight has shape (D,); there is no bias
+
+Implement ``RMSNorm.forward`` and ``RMSNorm.backward``, returning ``(grad_x, grad_weight, None)``. Every output
+of a row depends on every input of that row through rms. With g = dy * weight, means over the last axis,
+
+    dL/dx      = (g - xhat * mean(g * xhat)) / rms
+    dL/dweight = sum of dy * xhat over every axis but the last
+
+Compared with LayerNorm's gradient the mean(g) term is gone: there is no mean to subtract, so none to
+differentiate. (Which row of the paper's Table 1 would RMSNorm change? Try it.)
+
+Rules: write the op on raw arrays with the array module ``xp = minigrad.get_array_module(x)`` (never ``numpy``
+directly: the grader also runs your op on a CuPy-like backend), and use nothing of minigrad but
+``minigrad.Function`` and ``minigrad.get_array_module``. The output keeps the input's dtype.
+
+Check your work with the public checks:  minigrad check rmsnorm.py --assignment rmsnorm
+"""
+import minigrad
+
+
+class RMSNorm(minigrad.Function):
+    @staticmethod
+    def forward(ctx, x, weight, eps):
+        """y = x / sqrt(mean(x^2) + eps) * weight, statistics over the last axis of x."""
+        ### BEGIN SOLUTION
+        xp = minigrad.get_array_module(x)
+        inv_rms = 1.0 / xp.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)
+        normalized = x * inv_rms
+        ctx.save_for_backward(normalized, inv_rms, weight)
+        return normalized * weight
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        """Return (grad_x, grad_weight, None)."""
+        ### BEGIN SOLUTION
+        normalized, inv_rms, weight = ctx.saved_tensors
+        grad_normalized = grad_output * weight
+        grad_x = inv_rms * (grad_normalized - normalized * (grad_normalized * normalized).mean(axis=-1, keepdims=True))
+        batch_axes = tuple(range(grad_output.ndim - 1))
+        return grad_x, (grad_output * normalized).sum(axis=batch_axes), None
+        ### END SOLUTION
