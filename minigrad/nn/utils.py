@@ -35,7 +35,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     scale = xp.minimum(max_norm / (total_norm + 1e-6), 1.0)  # never scales up
     for grad in grads:
         grad.data = grad.data * scale.astype(grad.dtype)
-    return Tensor(total_norm)
+    return Tensor(xp.asarray(total_norm))  # NumPy reductions give scalars; a Tensor needs an array
 
 
 def save(state_dict, path):

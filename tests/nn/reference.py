@@ -39,3 +39,15 @@ def compare_calls(ours, theirs, arrays, seed=1, parameters=None, torch_parameter
         assert parameter.grad is not None, f"no gradient reached {name}"
         assert_close(parameter.grad, torch_parameters[name].grad, what=f"gradient of {name}")
     return output
+
+
+def perturb_parameters(module, seed=5, scale=0.3, select=lambda name: True):
+    """Add noise to the selected parameters (through load_state_dict, so on any backend): gains and shifts
+    move off 1 and 0, where a swapped or ignored parameter would go unnoticed."""
+    rng = numpy.random.default_rng(seed)
+    state = {key: host(value) for key, value in module.state_dict().items()}
+    for name, parameter in module.named_parameters():
+        if select(name):
+            state[name] = state[name] + scale * rng.standard_normal(parameter.shape)
+    module.load_state_dict(state)
+    return module

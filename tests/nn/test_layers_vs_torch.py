@@ -9,19 +9,12 @@ import minigrad
 from minigrad import nn
 from minigrad.nn import functional as F
 from tests.helpers import assert_close, host
-from tests.nn.reference import compare_calls, copy_weights_to_torch, random_inputs
+from tests.nn.reference import compare_calls, copy_weights_to_torch, perturb_parameters, random_inputs
 
 
 @pytest.fixture(autouse=True)
 def float64():
     minigrad.set_default_dtype("float64")
-
-
-def perturb_affine(module, seed=5):
-    """Move gains and shifts off 1 and 0, so a swapped or ignored parameter shows in the comparison."""
-    rng = numpy.random.default_rng(seed)
-    for parameter in module.parameters():
-        parameter.data = parameter.data + 0.3 * rng.standard_normal(parameter.shape)
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3), (3,)])
@@ -36,7 +29,7 @@ def test_linear(shape, bias):
 @pytest.mark.parametrize("affine, bias", [(True, True), (True, False), (False, False)])
 def test_layer_norm(normalized_shape, shape, affine, bias):
     layer = nn.LayerNorm(normalized_shape, elementwise_affine=affine, bias=bias)
-    perturb_affine(layer)
+    perturb_parameters(layer)
     reference = copy_weights_to_torch(layer, torch.nn.LayerNorm(normalized_shape, elementwise_affine=affine,
                                                                 bias=bias).double())
     compare_calls(layer, reference, random_inputs(shape, scale=3.0))
@@ -51,7 +44,7 @@ def test_batch_norm_training_then_eval(shape, settings):
     """Several training steps (outputs, gradients and running statistics), then evaluation mode."""
     layer = nn.BatchNorm1d(4, **settings)
     reference = torch.nn.BatchNorm1d(4, **settings).double()
-    perturb_affine(layer)
+    perturb_parameters(layer)
     copy_weights_to_torch(layer, reference)
     for step in range(4):
         layer.zero_grad()

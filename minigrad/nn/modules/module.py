@@ -199,15 +199,19 @@ class Module:
     def state_dict(self):
         """{path: Tensor} for every parameter and buffer (PyTorch's key names and order).
 
-        The Tensors share memory with the module (no copy), as PyTorch's do; copy them to keep a snapshot.
+        The Tensors share memory with the module (no copy), as PyTorch's do; copy them to keep a snapshot. A
+        layer used twice appears under both of its paths, as in PyTorch.
         """
-        state = {}
-        for path, module in self.named_modules():
-            for registry in (module._parameters, module._buffers):
-                for name, value in registry.items():
-                    if value is not None:
-                        state[f"{path}.{name}" if path else name] = Tensor._make(value.data)
-        return state
+        return {key: Tensor._make(value.data) for key, value in self._state_entries()}
+
+    def _state_entries(self, prefix=""):
+        """(path, Tensor) for this module's parameters and buffers, then its children's, recursively."""
+        for registry in (self._parameters, self._buffers):
+            for name, value in registry.items():
+                if value is not None:
+                    yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child._state_entries(f"{prefix}{name}.")
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy the values of `state_dict` (Tensors or NumPy arrays) into this module's parameters and buffers.
@@ -217,12 +221,7 @@ class Module:
         differs, raises an error naming the key and leaves the module unchanged. Returns
         ``(missing_keys, unexpected_keys)``.
         """
-        targets = {}
-        for path, module in self.named_modules():
-            for registry in (module._parameters, module._buffers):
-                for name, value in registry.items():
-                    if value is not None:
-                        targets[f"{path}.{name}" if path else name] = value
+        targets = dict(self._state_entries())
         missing = [key for key in targets if key not in state_dict]
         unexpected = [key for key in state_dict if key not in targets]
         where = f"loading a state_dict into {type(self).__name__}"

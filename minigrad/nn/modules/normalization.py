@@ -34,7 +34,8 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class BatchNorm1d(Module):
@@ -44,16 +45,17 @@ class BatchNorm1d(Module):
     ``running_mean`` (starts at 0) and ``running_var`` (starts at 1, updated with the unbiased variance) with
     factor `momentum`, or with the cumulative average 1/num_batches_tracked if `momentum` is None.
     Evaluation: normalize with the running averages. ``track_running_stats=False``: no buffers, batch
-    statistics in both modes. ``affine``: a learned gain ``weight`` (starts at 1) and shift ``bias`` (at 0).
+    statistics in both modes. ``affine``: a learned gain ``weight`` (starts at 1) and shift ``bias`` (at 0);
+    ``bias=False`` keeps only the gain (PyTorch 2.13's keyword).
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
         super().__init__()
         self.num_features = int(num_features)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.register_parameter("weight", Parameter(ones(self.num_features)) if affine else None)
-        self.register_parameter("bias", Parameter(zeros(self.num_features)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(self.num_features)) if affine and bias else None)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(self.num_features))
             self.register_buffer("running_var", ones(self.num_features))
@@ -77,4 +79,4 @@ class BatchNorm1d(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
