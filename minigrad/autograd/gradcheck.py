@@ -164,17 +164,19 @@ def _numeric_gradient(inputs, i, loss, eps):
 def _compare(i, tensor, analytic, numeric, atol, rtol):
     error = numpy.abs(analytic - numeric)
     allowed = atol + rtol * numpy.abs(numeric)
-    bad = error > allowed
-    if not bad.any() and numpy.isfinite(analytic).all():
+    bad = ~(error <= allowed)  # a NaN on either side (an error of NaN) counts as out of tolerance
+    if not bad.any():
         return
     excess = numpy.where(numpy.isfinite(error), error - allowed, numpy.inf)
     worst = numpy.unravel_index(numpy.argmax(excess), analytic.shape) if analytic.ndim else ()
     a, n = analytic[worst], numeric[worst]
+    hint = "" if numpy.isfinite(n) else ("\n  finite differences gave a non-finite value: does x +- eps leave the "
+                                          "function's domain (log or sqrt near 0)? Move the input inside it.")
     raise GradcheckError(
         f"gradcheck failed for input {i} (shape {tensor.shape}): {int(bad.sum())} of {analytic.size} gradient "
         f"elements out of tolerance.\n  worst at index {_format_index(worst)}: analytic {a:.10g}, numeric "
         f"{n:.10g}, absolute error {abs(a - n):.3g}, relative error {abs(a - n) / max(abs(n), 1e-300):.3g} "
-        f"(allowed {atol:g} + {rtol:g} * |numeric| = {allowed[worst]:.3g})", i, worst, a, n)
+        f"(allowed {atol:g} + {rtol:g} * |numeric| = {allowed[worst]:.3g}){hint}", i, worst, a, n)
 
 
 def _check_direction(inputs, checked, analytic, loss, eps, atol, rtol, rng):
@@ -192,7 +194,7 @@ def _check_direction(inputs, checked, analytic, loss, eps, atol, rtol, rng):
 
     numeric = (shifted(+1) - shifted(-1)) / (2 * eps)
     projected = sum(float((backends.to_numpy(analytic[i]) * directions[i]).sum()) for i in checked)
-    if abs(projected - numeric) > atol + rtol * abs(numeric) or not numpy.isfinite(projected):
+    if not abs(projected - numeric) <= atol + rtol * abs(numeric):  # written so that a NaN on either side fails
         raise GradcheckError(
             f"gradcheck (fast_mode) failed: along a random direction through inputs {checked}, the analytic "
             f"directional derivative is {projected:.10g} but finite differences give {numeric:.10g} "
