@@ -45,6 +45,8 @@ def tensor(data, dtype=None, requires_grad=False, backend=None):
     """A new leaf tensor holding a copy of `data` (a number, nested lists, a NumPy/CuPy array or a Tensor)."""
     if isinstance(data, Tensor):
         data = data.data
+    elif isinstance(data, (list, tuple)):
+        data = _values_of_tensors(data)
     source = backends.find_backend(data)  # None for Python data (and anything else NumPy can convert)
     if backend is None:  # device data stays on its device; host data goes to the current backend
         backend = source if source not in (None, "numpy") else backends.get_backend()
@@ -56,7 +58,21 @@ def tensor(data, dtype=None, requires_grad=False, backend=None):
             dtype = _default_dtype if kind == "f" else numpy.int64 if kind in "iu" else None
     if source not in (None, "numpy", backend):
         data = backends.to_numpy(data)  # an explicit device -> host copy before moving to another backend
-    return _finish(_module(backend).array(data, dtype=dtype, copy=True), requires_grad)
+    array = _module(backend).array(data, dtype=dtype, copy=True)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"minigrad.tensor: {type(data).__name__} data gives an array of dtype {array.dtype}, but "
+                        "tensors hold numbers (bool, integer or floating point)")
+    return _finish(array, requires_grad)
+
+
+def _values_of_tensors(data):
+    """Nested lists may hold Tensors (a list of per-batch losses, say): take their values, copied to the host,
+    so that NumPy builds a numeric array instead of an array of Tensor objects."""
+    if isinstance(data, Tensor):
+        return backends.to_numpy(data.data)
+    if isinstance(data, (list, tuple)):
+        return [_values_of_tensors(item) for item in data]
+    return data
 
 
 def zeros(*shape, dtype=None, requires_grad=False, backend=None):
