@@ -283,3 +283,13 @@ def test_mixed_inputs_tuple_outputs_and_inputs_without_grad(backend):
     a, b = random_leaf(2, 3), random_leaf(3, seed=1)
     constant = minigrad.tensor([1.0, 2.0, 3.0], dtype="float64")
     assert minigrad.gradcheck(lambda p, scale, q, c: ((p * q * scale).tanh(), (q * c).sum()), (a, 0.5, b, constant))
+
+
+def test_finite_differences_leaving_the_domain_fail_instead_of_passing():
+    # At x = 1e-7, x - eps is negative and log gives NaN: the check is meaningless there and must say so.
+    x = leaf([1e-7, 1.0])
+    with numpy.errstate(invalid="ignore"):
+        with pytest.raises(minigrad.GradcheckError, match="non-finite") as error:
+            minigrad.gradcheck(lambda t: t.log(), x)
+        assert error.value.index == (0,) and "1 of 2" in str(error.value)
+        assert not minigrad.gradcheck(lambda t: t.log(), x, fast_mode=True, raise_exception=False)

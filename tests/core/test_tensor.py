@@ -233,3 +233,18 @@ def test_argmax_and_argmin_give_integer_tensors_without_grad():
     t = minigrad.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], requires_grad=True)
     assert t.argmax().item() == 3 and host(t.argmax(axis=1)).tolist() == [1, 0]
     assert host(t.argmin(axis=0)).tolist() == [0, 1, 0] and not t.argmax().requires_grad
+
+
+def test_a_list_of_tensors_becomes_a_tensor_of_their_values(backend):
+    losses = [minigrad.tensor(1.5, requires_grad=True) * 2.0, minigrad.tensor(0.5)]
+    made = minigrad.tensor(losses)
+    assert made.dtype == numpy.float32 and host(made).tolist() == [3.0, 0.5]
+    assert made.is_leaf and not made.requires_grad
+    rows = minigrad.tensor([minigrad.tensor([1, 2]), minigrad.tensor([3, 4])])
+    assert rows.dtype == numpy.int64 and rows.shape == (2, 2)
+
+
+def test_data_that_is_not_numeric_is_refused():
+    for data in ("abc", [object()], {"a": 1}):
+        with pytest.raises(TypeError, match="tensors hold numbers"):
+            minigrad.tensor(data)
