@@ -83,8 +83,8 @@ def _gradcheck(fn, inputs, checked, eps, atol, rtol, seed, fast_mode):
     def loss(values):  # L = <v, f(x)>: the scalar whose gradient backward computes
         return sum(float((out.data * v).sum()) for out, v in zip(evaluate(values), upstream))
 
-    if float(sum(float(abs(b.data - a.data).max()) if b.size else 0.0
-                 for a, b in zip(base, evaluate(inputs)))) != 0.0:
+    if not all(numpy.array_equal(backends.to_numpy(a.data), backends.to_numpy(b.data), equal_nan=True)
+               for a, b in zip(base, evaluate(inputs))):  # a NaN in f(x) is not a difference between two calls
         raise GradcheckError("gradcheck: fn gave different outputs for the same inputs, so finite differences "
                              "are meaningless; is it random, or does it update state it reads (a Module's buffers "
                              "are restored automatically, other state is not)?")
@@ -93,7 +93,7 @@ def _gradcheck(fn, inputs, checked, eps, atol, rtol, seed, fast_mode):
     again = _analytic(fn, inputs, checked, upstream, state)
     for i in checked:
         a, b = backends.to_numpy(analytic[i]), backends.to_numpy(again[i])
-        if not numpy.array_equal(a, b):
+        if not numpy.array_equal(a, b, equal_nan=True):
             worst = numpy.unravel_index(numpy.argmax(numpy.abs(a - b)), a.shape) if a.ndim else ()
             raise GradcheckError(
                 f"gradcheck: backward is not reproducible: two backward passes from fresh graphs gave different "
