@@ -293,3 +293,13 @@ def test_finite_differences_leaving_the_domain_fail_instead_of_passing():
             minigrad.gradcheck(lambda t: t.log(), x)
         assert error.value.index == (0,) and "1 of 2" in str(error.value)
         assert not minigrad.gradcheck(lambda t: t.log(), x, fast_mode=True, raise_exception=False)
+
+
+def test_a_nan_output_is_reported_as_out_of_tolerance_not_as_irreproducible():
+    x = leaf([-1.0, 1.0])
+    with numpy.errstate(invalid="ignore"):
+        with pytest.raises(minigrad.GradcheckError) as error:
+            minigrad.gradcheck(lambda t: t.sqrt(), x)
+    message = str(error.value)
+    assert "different outputs" not in message and "not reproducible" not in message
+    assert "input 0" in message and "(0,)" in message, message
