@@ -71,12 +71,18 @@ class Tanh(Function):
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)).    dy/dx = y * (1 - y).
 
-    Computed as (1 + tanh(x / 2)) / 2, the same function written so that no exp can overflow for large |x|.
+    With e = exp(-|x|), which lies in (0, 1] and cannot overflow, the same function reads
+        x >= 0:  y = 1 / (1 + e)
+        x <  0:  y = e / (1 + e)      (1 / (1 + exp(-x)) with top and bottom multiplied by exp(x)).
+    The second form keeps full relative precision for very negative x, where a form like (1 + tanh(x/2)) / 2
+    cancels to 0: log(sigmoid(-40)) is -40 this way, not -inf.
     """
 
     @staticmethod
     def forward(ctx, x):
-        output = 0.5 * (1 + get_array_module(x).tanh(0.5 * x))
+        xp = get_array_module(x)
+        exp_minus_abs = xp.exp(-xp.abs(x))
+        output = xp.where(x >= 0, 1 / (1 + exp_minus_abs), exp_minus_abs / (1 + exp_minus_abs))
         ctx.save_for_backward(output)
         return output
 
