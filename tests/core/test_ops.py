@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad
-from tests.helpers import assert_close
+from tests.helpers import assert_close, host
 
 torch = pytest.importorskip("torch")
 
@@ -424,6 +424,19 @@ KINKS = [
 @pytest.mark.parametrize(("name", "arrays", "params"), KINKS, ids=[f"{kink[0]}-{k}" for k, kink in enumerate(KINKS)])
 def test_kink_conventions_match_torch(name, arrays, params, backend):
     check_against_torch(OPS_BY_NAME[name], arrays, params, seed=2)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sigmoid_keeps_its_relative_precision_far_from_zero(dtype, backend):
+    values = numpy.array([-700.0, -80.0, -40.0, -1.0, 0.0, 1.0, 40.0, 700.0], dtype=dtype)
+    output = minigrad.tensor(values).sigmoid()
+    expected = torch.sigmoid(torch.tensor(values))
+    assert output.dtype == numpy.dtype(dtype)
+    numpy.testing.assert_allclose(host(output), expected.numpy(), rtol=1e-6 if dtype == "float32" else 1e-14,
+                                  atol=0)
+    representable = numpy.abs(values) <= 80   # sigmoid(-700) = 1e-304 underflows in float32 whatever the formula
+    with numpy.errstate(divide="ignore"):
+        assert numpy.isfinite(host(output.log())[representable]).all()
 
 
 def test_module_level_functions_match_the_methods():
