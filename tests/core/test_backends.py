@@ -210,8 +210,8 @@ def test_strict_refuses_implicit_conversion_to_numpy():
 
 def test_strict_refuses_mixing_with_numpy_arrays():
     array = strict.asarray([1.0, 2.0])
-    for mix in (lambda: array + numpy.ones(2), lambda: numpy.ones(2) * array, lambda: strict.maximum(array, numpy.ones(2)),
-                lambda: strict.concatenate([array, numpy.ones(2)])):
+    for mix in (lambda: array + numpy.ones(2), lambda: numpy.ones(2) * array,
+                lambda: strict.maximum(array, numpy.ones(2)), lambda: strict.concatenate([array, numpy.ones(2)])):
         with pytest.raises(TypeError, match="cannot mix a NumPy array"):
             mix()
     assert (array + 1.0).get().tolist() == [2.0, 3.0]      # Python scalars are fine, as in CuPy
