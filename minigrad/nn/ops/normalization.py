@@ -44,7 +44,7 @@ from minigrad.backends import get_array_module
 
 
 def _normalize(x, axes, eps):
-    """The forward lines above, over `axes`: returns xhat and r (kept with size-1 axes, to broadcast)."""
+    """The forward lines above, over `axes`: returns xhat, r, mu and var (kept with size-1 axes, to broadcast)."""
     xp = get_array_module(x)
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
@@ -54,14 +54,32 @@ def _normalize(x, axes, eps):
     centered -= centered.mean(axis=axes, keepdims=True)
     variance = (centered * centered).mean(axis=axes, keepdims=True)
     inv_std = 1.0 / xp.sqrt(variance + eps)
-    return centered * inv_std, inv_std, mean, variance
+    normalized = centered
+    normalized *= inv_std  # in place (centered is not needed again): one x-sized array fewer
+    return normalized, inv_std, mean, variance
 
 
 def _grad_input_from_batch_statistics(grad_normalized, normalized, inv_std, axes):
     """dL/dx = r * (g - mean(g) - xhat * mean(g * xhat)), the fused formula with 1/m folded into the means."""
-    return inv_std * (grad_normalized
-                      - grad_normalized.mean(axis=axes, keepdims=True)
-                      - normalized * (grad_normalized * normalized).mean(axis=axes, keepdims=True))
+    projection = (grad_normalized * normalized).mean(axis=axes, keepdims=True)  # mean(g * xhat), per group
+    grad_input = normalized * -projection  # the last term into a fresh array, then the others added in place:
+    grad_input += grad_normalized          # no further temporaries of x's size
+    grad_input -= grad_normalized.mean(axis=axes, keepdims=True)
+    grad_input *= inv_std
+    return grad_input
+
+
+def _scale_and_shift(normalized, weight, bias):
+    """y = xhat * gamma + beta, gamma and beta each optional.
+
+    xhat is kept for backward, so y is a new array, except with neither gamma nor beta, where y is xhat itself
+    (safe to share: minigrad has no in-place ops on tensors)."""
+    if weight is None:
+        return normalized if bias is None else normalized + bias
+    output = normalized * weight
+    if bias is not None:
+        output += bias  # in place into the fresh product
+    return output
 
 
 class LayerNormFunction(Function):
@@ -77,12 +95,7 @@ class LayerNormFunction(Function):
         normalized, inv_std, _, _ = _normalize(x, normalized_axes, eps)
         ctx.save_for_backward(normalized, inv_std, weight)
         ctx.normalized_axes = normalized_axes
-        output = normalized
-        if weight is not None:
-            output = output * weight
-        if bias is not None:
-            output = output + bias
-        return output
+        return _scale_and_shift(normalized, weight, bias)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -90,13 +103,14 @@ class LayerNormFunction(Function):
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         batch_axes = tuple(range(normalized.ndim - len(ctx.normalized_axes)))
         grad_x = grad_weight = grad_bias = None
-        if needs_x:
-            grad_normalized = grad_output if weight is None else grad_output * weight
-            grad_x = _grad_input_from_batch_statistics(grad_normalized, normalized, inv_std, ctx.normalized_axes)
+        # The parameters' gradients first: their x-sized temporary is gone before dL/dx needs two x-sized arrays.
         if needs_weight:
             grad_weight = (grad_output * normalized).sum(axis=batch_axes)
         if needs_bias:
             grad_bias = grad_output.sum(axis=batch_axes)
+        if needs_x:
+            grad_normalized = grad_output if weight is None else grad_output * weight
+            grad_x = _grad_input_from_batch_statistics(grad_normalized, normalized, inv_std, ctx.normalized_axes)
         return grad_x, grad_weight, grad_bias, None, None
 
 
@@ -135,12 +149,9 @@ class BatchNormFunction(Function):
             normalized = (x - running_mean.reshape(per_channel)) * inv_std
         ctx.save_for_backward(normalized, inv_std, weight)
         ctx.use_batch_statistics, ctx.reduced_axes, ctx.per_channel = use_batch_statistics, reduced_axes, per_channel
-        output = normalized
-        if weight is not None:
-            output = output * weight.reshape(per_channel)
-        if bias is not None:
-            output = output + bias.reshape(per_channel)
-        return output
+        return _scale_and_shift(normalized,
+                                None if weight is None else weight.reshape(per_channel),
+                                None if bias is None else bias.reshape(per_channel))
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -148,14 +159,14 @@ class BatchNormFunction(Function):
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         axes = ctx.reduced_axes
         grad_x = grad_weight = grad_bias = None
+        if needs_weight:  # first, as in LayerNorm: lower peak memory
+            grad_weight = (grad_output * normalized).sum(axis=axes)
+        if needs_bias:
+            grad_bias = grad_output.sum(axis=axes)
         if needs_x:
             grad_normalized = grad_output if weight is None else grad_output * weight.reshape(ctx.per_channel)
             if ctx.use_batch_statistics:
                 grad_x = _grad_input_from_batch_statistics(grad_normalized, normalized, inv_std, axes)
             else:
                 grad_x = grad_normalized * inv_std
-        if needs_weight:
-            grad_weight = (grad_output * normalized).sum(axis=axes)
-        if needs_bias:
-            grad_bias = grad_output.sum(axis=axes)
         return grad_x, grad_weight, grad_bias, None, None, None, None, None

@@ -31,11 +31,12 @@ class RNNCellFunction(Function):
     @staticmethod
     def forward(ctx, x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity):
         xp = get_array_module(x)
-        pre_activation = x @ weight_ih.T + h @ weight_hh.T
+        pre_activation = x @ weight_ih.T
+        pre_activation += h @ weight_hh.T  # in place into the fresh array: fewer (B, H) temporaries
         if bias_ih is not None:
-            pre_activation = pre_activation + bias_ih
+            pre_activation += bias_ih
         if bias_hh is not None:
-            pre_activation = pre_activation + bias_hh
+            pre_activation += bias_hh
         if nonlinearity == "tanh":
             output = xp.tanh(pre_activation)
         else:
