@@ -46,7 +46,8 @@ class CharCorpus:
         unknown = (ids >= len(self.chars)) | (self._codepoints[numpy.minimum(ids, len(self.chars) - 1)]
                                              != codepoints)
         if unknown.any():
-            raise ValueError(f"characters not in the corpus vocabulary: {sorted(set(numpy.array(list(text))[unknown]))}")
+            missing = sorted({char for char, is_unknown in zip(text, unknown) if is_unknown})
+            raise ValueError(f"characters not in the corpus vocabulary: {missing}")
         return ids
 
     def decode(self, ids):

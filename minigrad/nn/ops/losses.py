@@ -24,23 +24,30 @@ Mean squared error of an input u against a target v of the same shape, over its 
 
 from minigrad.autograd.function import Function
 from minigrad.backends import get_array_module
-from minigrad.nn.ops.activations import stable_log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
 class CrossEntropyFunction(Function):
-    """Logits of shape (N, C) with targets (N,), or unbatched logits (C,) with a 0-d target."""
+    """Logits of shape (N, C) with targets (N,), or unbatched logits (C,) with a 0-d target.
+
+    Forward keeps one (N, C) array besides the logits: the softmax s, which backward needs. With the shifted
+    logits z' = z - max (so every exponent is <= 0 and the normalizer sum_j exp(z'_j) lies in [1, C]),
+    l_n = log sum_j exp(z'_nj) - z'_n[t_n].
+    """
 
     @staticmethod
     def forward(ctx, logits, target, reduction):
         xp = get_array_module(logits)
-        log_probabilities = stable_log_softmax(logits, axis=-1)
-        rows = xp.arange(target.size)
-        picked = log_probabilities.reshape(-1, logits.shape[-1])[rows, target.reshape(-1)]
-        losses = -picked.reshape(target.shape)
-        ctx.save_for_backward(xp.exp(log_probabilities), target)
-        ctx.reduction = reduction
+        rows = logits.reshape(-1, logits.shape[-1])
+        shifted = rows - rows.max(axis=1, keepdims=True)
+        probabilities = xp.exp(shifted)
+        normalizer = probabilities.sum(axis=1, keepdims=True)
+        probabilities /= normalizer  # in place: now the softmax
+        picked = shifted[xp.arange(target.size), target.reshape(-1)]
+        losses = (xp.log(normalizer[:, 0]) - picked).reshape(target.shape)
+        ctx.save_for_backward(probabilities, target)
+        ctx.reduction, ctx.logits_shape = reduction, logits.shape
         if reduction == "mean":
             return losses.mean()
         if reduction == "sum":
@@ -51,16 +58,15 @@ class CrossEntropyFunction(Function):
     def backward(ctx, grad_output):
         probabilities, target = ctx.saved_tensors
         xp = get_array_module(probabilities)
-        classes = probabilities.shape[-1]
-        grad_logits = probabilities.reshape(-1, classes).copy()
+        grad_logits = probabilities.copy()
         grad_logits[xp.arange(target.size), target.reshape(-1)] -= 1  # s - onehot(t)
         if ctx.reduction == "none":
-            weights = grad_output.reshape(-1, 1)  # dL/dl_n, one per example, broadcast over the classes
+            grad_logits *= grad_output.reshape(-1, 1)  # dL/dl_n, one per example, broadcast over the classes
         elif ctx.reduction == "mean":
-            weights = grad_output / target.size
+            grad_logits *= grad_output / target.size
         else:
-            weights = grad_output
-        return (grad_logits * weights).reshape(probabilities.shape), None, None
+            grad_logits *= grad_output
+        return grad_logits.reshape(ctx.logits_shape), None, None
 
 
 class MSELossFunction(Function):
