@@ -14,7 +14,8 @@ Backward, from dL/dy (written g, shape (n, out)), one index at a time:
 
 W and b are shared by every row of the batch, so their gradients are sums over the batch: the multivariable
 chain rule adds up the contributions of each use. Composed from primitives, the same layer is three nodes
-(transpose, matmul, add) that keep x, W^T and the product alive; fused, it is one node that keeps x and W.
+(transpose, matmul, add) that keep the same two arrays, x and W (W^T is a view); fused, it is one node, with one
+output-sized temporary fewer (the bias is added in place).
 """
 
 from minigrad.autograd.function import Function

@@ -14,8 +14,8 @@ and the upstream gradient of l_n is w_n = dL/dl_n (1/N for "mean", 1 for "sum", 
 
     dL/dz_n = w_n * (s_n - onehot(t_n))
 
-The fused op saves s (N x C) and t; composed from log_softmax, indexing and mean, the graph would hold the log
-probabilities, the picked entries and the index bookkeeping as separate nodes.
+The fused op saves s (N x C) and t. Composed from log_softmax, indexing and mean, the same loss is ten nodes that
+also keep one (N, C) array but make more temporaries of that size on the way.
 
 Mean squared error of an input u against a target v of the same shape, over its M elements:
 
