@@ -31,6 +31,8 @@ def stable_log_softmax(x, axis):
 
 
 class SoftmaxFunction(Function):
+    """s = softmax(x) along `axis`.    dL/dx = s * (g - sum(g * s))   (derived above)."""
+
     @staticmethod
     def forward(ctx, x, axis):
         xp = get_array_module(x)
@@ -47,6 +49,8 @@ class SoftmaxFunction(Function):
 
 
 class LogSoftmaxFunction(Function):
+    """l = log softmax(x) along `axis`.    dL/dx = g - softmax(x) * sum(g)   (derived above)."""
+
     @staticmethod
     def forward(ctx, x, axis):
         output = stable_log_softmax(x, axis)

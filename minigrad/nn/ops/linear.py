@@ -22,6 +22,8 @@ from minigrad.autograd.function import Function
 
 
 class LinearFunction(Function):
+    """y = x @ W^T + b.    dL/dx = g @ W,  dL/dW = g^T @ x,  dL/db = sum of g over the batch (derived above)."""
+
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)

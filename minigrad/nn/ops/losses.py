@@ -29,7 +29,9 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 class CrossEntropyFunction(Function):
-    """Logits of shape (N, C) with targets (N,), or unbatched logits (C,) with a 0-d target.
+    """l_n = -log softmax(z_n)[t_n].    dL/dz_n = w_n * (softmax(z_n) - onehot(t_n))   (derived above).
+
+    Logits of shape (N, C) with targets (N,), or unbatched logits (C,) with a 0-d target.
 
     Forward keeps one (N, C) array besides the logits: the softmax s, which backward needs. With the shifted
     logits z' = z - max (so every exponent is <= 0 and the normalizer sum_j exp(z'_j) lies in [1, C]),
@@ -70,6 +72,8 @@ class CrossEntropyFunction(Function):
 
 
 class MSELossFunction(Function):
+    """L = mean of (u - v)^2 ("sum": the sum; "none": the squares).    dL/du = 2 (u - v) / M = -dL/dv."""
+
     @staticmethod
     def forward(ctx, prediction, target, reduction):
         difference = prediction - target

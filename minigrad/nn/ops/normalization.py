@@ -86,6 +86,9 @@ def _scale_and_shift(normalized, weight, bias):
 class LayerNormFunction(Function):
     """y = LN(x) over the last `normalized_ndim` axes, then * weight + bias (weight and bias may be None).
 
+    Backward (derived above), per example with m normalized elements and g = dL/dy * weight:
+    dL/dx = (r/m) (m g - sum g - xhat sum(g xhat));  dL/dweight, dL/dbias = sums of dL/dy * xhat and dL/dy.
+
     weight and bias have the shape of those trailing axes and are shared by every leading (batch) index, so their
     gradients are summed over the leading axes.
     """
@@ -126,6 +129,7 @@ class BatchNormFunction(Function):
         running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)   (the unbiased variance)
 
     That update is bookkeeping, not part of the function being differentiated: no gradient flows through it.
+    Backward (derived above), per channel with g = dL/dy * weight: dL/dx = (r/m) (m g - sum g - xhat sum(g xhat)).
 
     ``use_batch_statistics=False`` (evaluation): normalize with running_mean and running_var, which are constants
     here, so dL/dx = dL/dy * gamma * r.
