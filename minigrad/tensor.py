@@ -185,6 +185,8 @@ class Tensor:
         """Bring the other operand of a binary op into a form ops accept, without changing its dtype rules."""
         if isinstance(other, Tensor):
             return other
+        if type(other) in _PYTHON_NUMBERS:
+            return other  # Python numbers stay "weak": float32 * 2.0 stays float32, as in NumPy and PyTorch
         # Checked before Python numbers, since numpy.float64 is a subclass of float but is not "weak" in NumPy.
         if type(other).__module__ == "numpy" and getattr(other, "shape", None) == ():
             return other.item()  # a NumPy scalar acts like a Python number, as a 0-d tensor does in PyTorch
@@ -359,6 +361,9 @@ class Tensor:
         raise TypeError("minigrad tensors do not support assignment into elements (no in-place ops on the graph); "
                         "build the new tensor with minigrad.where(...) or minigrad.concatenate(...), "
                         "or assign into .data outside the graph")
+
+
+_PYTHON_NUMBERS = (float, int, bool)
 
 
 def _raw_index(index):

@@ -89,7 +89,7 @@ def run_backward(root, grad_root, retain_graph):
     """Accumulate d(root)/d(leaf) * grad_root into the ``.grad`` of every leaf that requires a gradient."""
     root_node = root._node
     if root_node is None:  # backward() on a leaf: its gradient is grad_root itself
-        _accumulate(root, grad_root)
+        _accumulate(root, grad_root, copy=True)
         return
     if root_node._released:
         root_node.saved_tensors  # raises the retain_graph error
@@ -113,25 +113,43 @@ def run_backward(root, grad_root, retain_graph):
     anomaly = state.anomaly
     pending = {id(root_node): grad_root}   # node -> dL/d(node's output), summed over the children seen so far
     ready = [root_node]
+    stored = {id(grad_root)}               # arrays that already have an owner: the caller's, or some leaf's .grad
     while ready:
         node = ready.pop()
         grad_output = pending.pop(id(node), None)
         if node._retained is not None:
             tensor = node._retained()
             if tensor is not None and grad_output is not None:
-                _accumulate(tensor, grad_output)
+                _accumulate(tensor, grad_output, copy=True)
         if node._released:
             node.saved_tensors  # raises the retain_graph error, also for ops that saved nothing
+        parents = node._parents
         if grad_output is None:  # no gradient reached this node; still release its parents' counts
-            grads = (None,) * len(node._parents)
+            grads = (None,) * len(parents)
         else:
-            grads = _call_backward(node, grad_output, anomaly)
-        if not retain_graph:
-            node._release()
-        for parent, grad in zip(node._parents, grads):
+            grads = node._function.backward(node, grad_output)
+            if type(grads) is not tuple:
+                grads = tuple(grads) if isinstance(grads, list) else (grads,)
+            if len(grads) != len(parents):
+                raise _count_error(node, grads)
+        for index, parent in enumerate(parents):
             if parent is None:
                 continue
-            if type(parent) is Context:
+            grad = grads[index]
+            is_node = type(parent) is Context
+            if grad is not None:
+                # The engine checks every gradient an op returns: it must be an array of dL/dy's backend with
+                # the shape and dtype of the argument it belongs to (one comparison each on the common path).
+                if is_node:
+                    shape, dtype = parent._shape, parent._dtype
+                else:
+                    shape, dtype = parent.data.shape, parent.data.dtype
+                if type(grad) is not type(grad_output) or grad.shape != shape or grad.dtype != dtype:
+                    grad = _checked_gradient(node, index, grad, grad_output, shape, dtype)
+                if anomaly:
+                    check_finite(grad, f"{node.name}.backward returned",
+                                 f"in the gradient for {_argument_name(node._function, index)}", node._trace)
+            if is_node:
                 key = id(parent)
                 if grad is not None:
                     previous = pending.get(key)
@@ -141,42 +159,34 @@ def run_backward(root, grad_root, retain_graph):
                 if children_count[key] == 0:
                     ready.append(parent)
             elif grad is not None:  # a leaf Tensor
-                _accumulate(parent, grad)
+                _accumulate(parent, grad, copy=id(grad) in stored or grad.base is not None)
+                stored.add(id(parent.grad.data))
+        if not retain_graph:
+            node._release()
 
 
-def _call_backward(node, grad_output, anomaly):
+def _argument_name(function, index):
     from minigrad.autograd.function import argument_name
-    function = node._function
-    grads = function.backward(node, grad_output)
-    if isinstance(grads, list):
-        grads = tuple(grads)
-    elif not isinstance(grads, tuple):
-        grads = (grads,)
-    if len(grads) != len(node._parents):
+    return argument_name(function, index)
+
+
+def _count_error(node, grads):
+    return RuntimeError(
+        f"{node.name}.backward returned {len(grads)} gradient(s) but forward took {len(node._parents)} "
+        "argument(s); return one gradient per forward argument, None for arguments that are not differentiable "
+        "(eps, axis, ...)")
+
+
+def _checked_gradient(node, index, grad, grad_output, shape, dtype):
+    """The slow path of the gradient check: convert what can be converted, explain what cannot."""
+    grad = _as_gradient_array(grad, grad_output, node._function, index)
+    if grad.shape != shape:
         raise RuntimeError(
-            f"{function.__name__}.backward returned {len(grads)} gradient(s) but forward took "
-            f"{len(node._parents)} argument(s); return one gradient per forward argument, None for arguments "
-            "that are not differentiable (eps, axis, ...)")
-    checked = []
-    for index, (grad, meta) in enumerate(zip(grads, node._input_meta)):
-        if grad is None or meta is None:
-            checked.append(None)
-            continue
-        shape, dtype = meta
-        grad = _as_gradient_array(grad, grad_output, function, index)
-        if grad.shape != shape:
-            raise RuntimeError(
-                f"{function.__name__}.backward returned a gradient of shape {tuple(grad.shape)} for "
-                f"{argument_name(function, index)}, whose shape is {tuple(shape)}. A gradient has its input's "
-                "shape; if the input was broadcast in forward, sum the gradient back over the broadcast axes "
-                "(minigrad.unbroadcast(grad, shape) does this).")
-        if grad.dtype != dtype:
-            grad = grad.astype(dtype)
-        if anomaly:
-            check_finite(grad, f"{function.__name__}.backward returned",
-                         f"in the gradient for {argument_name(function, index)}", node._trace)
-        checked.append(grad)
-    return checked
+            f"{node.name}.backward returned a gradient of shape {tuple(grad.shape)} for "
+            f"{_argument_name(node._function, index)}, whose shape is {tuple(shape)}. A gradient has its input's "
+            "shape; if the input was broadcast in forward, sum the gradient back over the broadcast axes "
+            "(minigrad.unbroadcast(grad, shape) does this).")
+    return grad.astype(dtype) if grad.dtype != dtype else grad
 
 
 def _as_gradient_array(grad, grad_output, function, index):
@@ -188,20 +198,20 @@ def _as_gradient_array(grad, grad_output, function, index):
         return grad
     if isinstance(grad, (int, float)) or type(grad).__module__ == "numpy" and getattr(grad, "shape", None) == ():
         return _array_module(grad_output).asarray(grad, dtype=grad_output.dtype)
-    from minigrad.autograd.function import argument_name
     raise TypeError(f"{function.__name__}.backward returned a {type(grad).__name__} for "
-                    f"{argument_name(function, index)}; return an array of the same backend as grad_output")
+                    f"{_argument_name(function, index)}; return an array of the same backend as grad_output")
 
 
-def _accumulate(tensor, grad):
+def _accumulate(tensor, grad, copy):
     """Add `grad` into ``tensor.grad``, always into an array that the tensor owns.
 
     Gradient arrays flowing through the graph are shared freely: Add hands the same array to both parents, Reshape
     and Sum hand out views (a read-only broadcast view, for Sum), and the caller's ``backward(grad)`` array arrives
-    as it is. A ``.grad`` that someone will update in place (an optimizer, gradient clipping, ``zero_grad``) must
-    therefore be a fresh contiguous copy, and accumulating makes a new array instead of writing into the old one.
+    as it is. A ``.grad`` that someone will update in place (an optimizer, gradient clipping) must own its array,
+    so the first store copies unless the array is fresh (`copy` False: not a view, and not stored anywhere else),
+    and accumulating makes a new array instead of writing into the old one.
     """
     if tensor.grad is None:
-        tensor.grad = type(tensor)._make(grad.copy())
+        tensor.grad = type(tensor)._make(grad.copy() if copy else grad)
     else:
         tensor.grad = type(tensor)._make(tensor.grad.data + grad)

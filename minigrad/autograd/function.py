@@ -40,16 +40,14 @@ class Context:
     Tensor itself, or None where no gradient flows).
     """
 
-    # Slots keep the graph's bookkeeping off the instance dict, which holds only what forward chose to keep, so
-    # releasing a node after backward is simply clearing that dict.
-    __slots__ = ("_function", "_parents", "_input_meta", "_saved", "_released", "_retained", "_trace",
-                 "needs_input_grad", "__dict__", "__weakref__")
-
-    def __init__(self):
-        self._saved = ()
-        self._released = False
-        self._retained = None
-        self._trace = None
+    # The graph's bookkeeping lives in slots; the instance dict holds what forward chose to keep (saved arrays,
+    # ctx.eps, ...), so releasing a node after backward is simply clearing that dict. The defaults below are class
+    # attributes so that creating a Context, once per op call, costs no __init__.
+    __slots__ = ("_function", "_parents", "_shape", "_dtype", "needs_input_grad", "__dict__", "__weakref__")
+    _saved = ()
+    _released = False
+    _retained = None   # a weak reference to the output Tensor, set by Tensor.retain_grad()
+    _trace = None      # where the op was called, recorded under detect_anomaly()
 
     def save_for_backward(self, *arrays):
         """Keep `arrays` for backward; they are released after backward unless ``retain_graph=True``."""
@@ -77,8 +75,7 @@ class Context:
         return self._parents
 
     def _release(self):
-        self._saved = ()
-        self.__dict__.clear()  # whatever else forward kept (ctx.mask, ctx.normalized, ...)
+        self.__dict__.clear()  # the saved arrays and whatever else forward kept (ctx.mask, ctx.normalized, ...)
         self._released = True
 
     def __repr__(self):
@@ -98,52 +95,51 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        """Run the op on `args` (Tensors and plain values) and return a Tensor, recording the graph if needed."""
-        return _apply(cls, args)
+        """Run the op on `args` (Tensors and plain values) and return a Tensor, recording the graph if needed.
 
+        This runs once per op call, so it is written for speed: one pass over the arguments, and the graph
+        bookkeeping only when some argument requires a gradient.
+        """
+        grad_enabled = engine.state.grad_enabled
+        raw_args = []
+        parents = []       # per argument: its node, or the leaf Tensor itself, or None if no gradient flows to it
+        array_type = None  # the backend's array type, from the first Tensor argument
+        builds_graph = False
+        for arg in args:
+            if isinstance(arg, Tensor):
+                data = arg.data
+                if type(data) is not array_type:
+                    if array_type is None:
+                        array_type = type(data)
+                    else:
+                        _check_same_backend(cls, args)
+                raw_args.append(data)
+                if arg._requires_grad and grad_enabled:
+                    builds_graph = True
+                    node = arg._node
+                    parents.append(arg if node is None else node)
+                    continue
+            else:
+                raw_args.append(arg)
+            parents.append(None)
 
-def _apply(function, args):
-    raw_args = []
-    parents = []
-    input_meta = []
-    builds_graph = False
-    array_type = None
-    grad_enabled = engine.state.grad_enabled
-    for arg in args:
-        if isinstance(arg, Tensor):
-            data = arg.data
-            if array_type is None:
-                array_type = type(data)
-            elif type(data) is not array_type:
-                _check_same_backend(function, args)
-            raw_args.append(data)
-            if grad_enabled and arg._requires_grad:
-                builds_graph = True
-                node = arg._node
-                parents.append(arg if node is None else node)
-                input_meta.append((data.shape, data.dtype))
-                continue
-        else:
-            raw_args.append(arg)
-        parents.append(None)
-        input_meta.append(None)
+        ctx = Context()
+        ctx.needs_input_grad = tuple([parent is not None for parent in parents]) if builds_graph else \
+            (False,) * len(parents)
+        output = cls.forward(ctx, *raw_args)
+        if type(output) is not array_type:
+            output = _as_output_array(cls, output, array_type)
+        if engine.state.anomaly:
+            engine.check_finite(output, f"{cls.__name__}.forward produced", "in its output")
+        if not builds_graph or output.dtype.kind not in "fc":  # integer and boolean results carry no gradient
+            return Tensor._make(output)
 
-    ctx = Context()
-    ctx.needs_input_grad = tuple(parent is not None for parent in parents)
-    output = function.forward(ctx, *raw_args)
-    if type(output) is not array_type:
-        output = _as_output_array(function, output, array_type)
-    if engine.state.anomaly:
-        engine.check_finite(output, f"{function.__name__}.forward produced", "in its output")
-    if not builds_graph or output.dtype.kind not in "fc":  # integer and boolean results carry no gradient
-        return Tensor._make(output)
-
-    ctx._function = function
-    ctx._parents = tuple(parents)
-    ctx._input_meta = tuple(input_meta)
-    if engine.state.anomaly:
-        ctx._trace = "".join(traceback.format_stack()[:-2])
-    return Tensor._make(output, ctx)
+        ctx._function = cls
+        ctx._parents = tuple(parents)
+        ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be
+        if engine.state.anomaly:
+            ctx._trace = "".join(traceback.format_stack()[:-1])
+        return Tensor._make(output, ctx)
 
 
 def _check_same_backend(function, args):
