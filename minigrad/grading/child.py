@@ -1,10 +1,18 @@
 """The grader's child process: the only place where a submission's code ever runs.
 
-The grader starts this file as a script, never as part of the ``minigrad.grading`` package::
+The grader runs this file as a script, never as part of the ``minigrad.grading`` package, in one of two ways:
 
-    python -I -S -B minigrad/grading/child.py WORK_DIR
+    python -I -S -B minigrad/grading/child.py WORK_DIR           one fresh interpreter per check group
+    python -I -S -B minigrad/grading/child.py --serve CONFIG     a fork server (Linux, macOS)
 
-in a fresh temporary WORK_DIR that holds a copy of the submission, ``request.json`` (what to evaluate) and
+The fork server imports NumPy and minigrad once, then reads one request per line (a WORK_DIR and where to send
+stdout and stderr) and forks a child for each: the same child as the first way, minus the 0.2 s that importing
+NumPy costs. The server itself never runs submission code; each child starts from its clean state, detaches
+(own session, own files on descriptors 0-2, every other descriptor closed, so it cannot reach the server's
+pipes), and then runs exactly the steps below. The server waits for the child, kills it at its timeout, and
+answers with the exit status and the request's nonce.
+
+WORK_DIR is a fresh temporary folder that holds a copy of the submission, ``request.json`` (what to evaluate) and
 ``inputs.npz`` (the arrays to evaluate it on). The child answers with raw arrays only, in an ``.npz`` file at the
 path the request names. It computes no score and sees no reference: the grader reads those arrays back with
 ``allow_pickle=False`` and scores them with its own code, in its own process. Whatever this process prints,
@@ -18,9 +26,10 @@ The order of ``main`` is the security argument, so it is written out:
    process, importing a forbidden module, opening any file for writing, reading files outside the allowed
    folders, deleting or renaming files, starting processes, sending signals, using sockets or ctypes, or raising
    a resource limit all raise ``PermissionError`` (or ``ImportError``);
-4. NumPy and minigrad's core are imported under the hook: if ``import minigrad`` itself imported a module a
-   submission must not see (``minigrad.nn``, ``minigrad.grading``, ...), the child stops with an error that the
-   grader reports as its own misconfiguration, not as the student's failure;
+4. NumPy and minigrad's core are imported under the hook (in a forked child: were imported by the server, under
+   a hook that already refused ``ctypes`` and the other forbidden modules): if ``import minigrad`` itself imported
+   a module a submission must not see (``minigrad.nn``, ``minigrad.grading``, ...), the child stops with an error
+   that the grader reports as its own misconfiguration, not as the student's failure;
 5. only then is the submission loaded and called.
 
 A submission that calls ``sys.exit`` is caught like any other exception; one that calls ``os._exit``, loops, or
@@ -116,6 +125,80 @@ def _prepare(work_dir):
     return numpy, minigrad, xp, request, output, inputs
 
 
+# --- the fork server ---------------------------------------------------------------------------------------------
+def serve(config):
+    """Import NumPy and minigrad once, then fork one child per request line on stdin; answer on stdout."""
+    sys.path[:0] = [config["minigrad_root"]] + config["site_packages"]
+    sys.addaudithook(_refuse_forbidden_imports)  # NumPy then imports without ctypes, in the server and children
+    import numpy  # noqa: F401  (imported here once, inherited by every child)
+    import minigrad
+    from minigrad import backends
+    for name in ("numpy", "strict"):
+        backends.get_module(name)
+    del minigrad
+    sys.path.remove(config["minigrad_root"])
+    replies = sys.stdout
+    for line in sys.stdin:
+        request = json.loads(line)
+        returncode, timed_out = _fork_and_wait(request)
+        replies.write(json.dumps({"nonce": request["nonce"], "returncode": returncode, "timed_out": timed_out})
+                      + "\n")
+        replies.flush()
+
+
+def _refuse_forbidden_imports(event, args):
+    if event == "import" and _is_forbidden_module(args[0]):
+        raise _forbidden_import(args[0])
+
+
+def _fork_and_wait(request):
+    import signal
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: detach from the server, then run exactly what a fresh interpreter would
+        try:
+            os.setsid()  # its own session and process group, killed as a whole at the timeout
+            for descriptor, path, flags in ((0, os.devnull, os.O_RDONLY),
+                                            (1, request["stdout"], os.O_WRONLY | os.O_APPEND),
+                                            (2, request["stderr"], os.O_WRONLY | os.O_APPEND)):
+                opened = os.open(path, flags)
+                os.dup2(opened, descriptor)
+                os.close(opened)
+            os.closerange(3, 4096)  # nothing of the server's (its request and reply pipes) stays reachable
+            os.chdir(request["work"])
+            main(request["work"])
+        finally:
+            os._exit(70)
+    if _exited_within(pid, request["timeout"]):
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), False
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    return -signal.SIGKILL, True
+
+
+def _exited_within(pid, timeout):
+    """Whether child `pid` exits within `timeout` seconds (it is not reaped here)."""
+    import select
+    import time
+    if hasattr(os, "pidfd_open"):  # Linux: a descriptor that becomes readable when the process exits
+        descriptor = os.pidfd_open(pid)
+        try:
+            return bool(select.select([descriptor], [], [], timeout)[0])
+        finally:
+            os.close(descriptor)
+    deadline, pause = time.monotonic() + timeout, 0.001
+    while time.monotonic() < deadline:  # elsewhere: poll without reaping
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return True
+        time.sleep(pause)
+        pause = min(2 * pause, 0.02)
+    return False
+
+
 # --- 1. limits ----------------------------------------------------------------------------------------------------
 def set_limits(limits):
     """Address space, CPU seconds and file size, as soft and hard limits (a non-root process can only lower them)."""
@@ -137,6 +220,12 @@ def set_limits(limits):
 # --- 4. the guard -------------------------------------------------------------------------------------------------
 def _is_forbidden_module(name):
     return any(name == forbidden or name.startswith(forbidden + ".") for forbidden in FORBIDDEN_MODULES)
+
+
+def _forbidden_import(name):
+    return ImportError(f"grading sandbox: a submission may not import {name!r}, directly or through another module "
+                       "(numpy.testing, for one, imports subprocess); write the op with minigrad.Function and the "
+                       "array module only")
 
 
 def _allowed_read_roots(work_dir, minigrad_root, site_packages):
@@ -173,7 +262,7 @@ def install_guard(allowed_roots, forbidden_roots, listable=()):
     `listable` folders may be listed but not read (the import system lists the folder that holds minigrad)."""
     realpath, fsdecode, sep = os.path.realpath, os.fsdecode, os.sep
     forbidden_events, forbidden_prefixes, write_flags = FORBIDDEN_EVENTS, FORBIDDEN_EVENT_PREFIXES, _WRITE_FLAGS
-    is_forbidden_module = _is_forbidden_module
+    is_forbidden_module, forbidden_import = _is_forbidden_module, _forbidden_import
 
     def inside(path, roots):
         return any(path == root or path.startswith(root + sep) for root in roots)
@@ -187,8 +276,7 @@ def install_guard(allowed_roots, forbidden_roots, listable=()):
     def guard(event, args):
         if event == "import":
             if is_forbidden_module(args[0]):
-                raise ImportError(f"grading sandbox: a submission may not import {args[0]!r}; write the op with "
-                                  "minigrad.Function and the array module only")
+                raise forbidden_import(args[0])
         elif event == "open":
             path, mode, flags = args
             if isinstance(path, int):
@@ -264,26 +352,33 @@ class _Runner:
         self.submission_path = submission_path
 
     def run(self, index, call, inputs, results):
+        """Record ``call<i>.error`` if forward failed, ``call<i>.backward_error`` if only backward did."""
         prefix = f"call{index}"
+        stage = ["forward"]  # evaluate() moves it on to "backward" once the output is recorded
         try:
             if call["mode"] == "sweep":
                 self.sweep(prefix, call, inputs, results)
             else:
-                self.evaluate(prefix, call, inputs, results)
+                self.evaluate(prefix, call, inputs, results, stage)
         except BaseException as error:  # noqa: B036  (sys.exit in a submission is its own failure, not ours)
-            results[f"{prefix}.error"] = _text(_describe(error, self.submission_path))
+            key = "error" if stage[0] == "forward" else "backward_error"
+            results[f"{prefix}.{key}"] = _text(_describe(error, self.submission_path))
 
     def host_arguments(self, call, inputs):
         return [inputs[spec["array"]] if "array" in spec else spec["value"] for spec in call["args"]]
 
-    def evaluate(self, prefix, call, inputs, results):
+    def evaluate(self, prefix, call, inputs, results, stage):
         host = self.host_arguments(call, inputs)
         grad_output = inputs[call["grad_output"]] if call.get("grad_output") else None
+
+        def record(output):
+            results[f"{prefix}.output"] = output
+            stage[0] = "backward"
+
         if call.get("unroll"):
-            output, grads = self.unroll(call, host, grad_output)
+            grads = self.unroll(call, host, grad_output, record)
         else:
-            output, grads = self.step(call, host, grad_output)
-        results[f"{prefix}.output"] = output
+            grads = self.step(call, host, grad_output, record)
         if grads is not None:
             results[f"{prefix}.count"] = self.numpy.asarray(len(grads))
             for position, grad in enumerate(grads):
@@ -304,32 +399,29 @@ class _Runner:
                         shifted.reshape(-1)[k] += sign * eps
                         arguments = list(host)
                         arguments[position] = shifted
-                        if call.get("unroll"):
-                            output, _ = self.unroll(call, arguments, None)
-                        else:
-                            output, _ = self.step(call, arguments, None)
-                        values.append(output)
+                        (self.unroll if call.get("unroll") else self.step)(call, arguments, None, values.append)
                 results[f"{prefix}.sweep{position}"] = self.numpy.stack(values).reshape(
                     (original.size, 2) + values[0].shape)
 
     def device(self, value):
         return self.xp.asarray(value) if isinstance(value, self.numpy.ndarray) else value
 
-    def step(self, call, host, grad_output):
-        """forward and backward called directly with a fresh ctx, as the engine would call them."""
+    def step(self, call, host, grad_output, record):
+        """forward and backward called directly with a fresh ctx, as the engine would call them. The output goes
+        to `record` as soon as forward returns; the gradients (if `grad_output` is given) are returned."""
         ctx = self.minigrad.Context()
         ctx.needs_input_grad = tuple(bool(spec.get("requires_grad")) for spec in call["args"])
         output = self.function.forward(ctx, *[self.device(value) for value in host])
-        output = self.to_host(output, "forward returned")
+        record(self.to_host(output, "forward returned"))
         if grad_output is None:
-            return output, None
+            return None
         grads = self.function.backward(ctx, self.xp.asarray(grad_output))
         if not isinstance(grads, tuple):
             grads = (grads,)
-        return output, [None if grad is None else self.to_host(grad, f"backward returned, in position {i},")
-                        for i, grad in enumerate(grads)]
+        return [None if grad is None else self.to_host(grad, f"backward returned, in position {i},")
+                for i, grad in enumerate(grads)]
 
-    def unroll(self, call, host, grad_output):
+    def unroll(self, call, host, grad_output, record):
         """h_t = f(x[t], h_{t-1}, params...) for t = 1..T through the engine; backward of sum_t <v_t, h_t>."""
         minigrad = self.minigrad
         sequence, state = call["unroll"]["sequence"], call["unroll"]["state"]
@@ -341,16 +433,16 @@ class _Runner:
             arguments[sequence], arguments[state] = leaves[sequence][t], hidden
             hidden = self.function.apply(*arguments)
             states.append(hidden)
-        output = self.to_host(minigrad.stack([h.detach() for h in states]).data, "the unrolled forward returned")
+        record(self.to_host(minigrad.stack([h.detach() for h in states]).data, "the unrolled forward returned"))
         if grad_output is None:
-            return output, None
+            return None
         loss = None
         for t, hidden in enumerate(states):
             term = (hidden * minigrad.Tensor(self.xp.asarray(grad_output[t]))).sum()
             loss = term if loss is None else loss + term
         loss.backward()
-        return output, [None if not isinstance(leaf, minigrad.Tensor) or leaf.grad is None
-                        else self.to_host(leaf.grad.data, "backward through time gave") for leaf in leaves]
+        return [None if not isinstance(leaf, minigrad.Tensor) or leaf.grad is None
+                else self.to_host(leaf.grad.data, "backward through time gave") for leaf in leaves]
 
     def to_host(self, value, what):
         numpy = self.numpy
@@ -391,4 +483,7 @@ def _text(message):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--serve":
+        serve(json.loads(sys.argv[2]))
+    else:
+        main(sys.argv[1])

@@ -361,7 +361,7 @@ class Returned:
     def __init__(self, child, argument_count):
         self.child, self.arrays, self.argument_count = child, child.arrays, argument_count
 
-    def _raise_if_failed(self, index):
+    def _raise_if_failed(self, index, backward=False):
         if self.arrays is None:
             raise NoResult(self.child.failure + _stderr_tail(self.child))
         if "load.error" in self.arrays:
@@ -369,6 +369,9 @@ class Returned:
         error = self.arrays.get(f"call{index}.error")
         if error is not None:
             raise NoResult(f"your code raised {error}")
+        error = self.arrays.get(f"call{index}.backward_error") if backward else None
+        if error is not None:
+            raise NoResult(f"your backward raised {error}")
 
     def _array(self, key, what):
         value = self.arrays.get(key)
@@ -383,7 +386,7 @@ class Returned:
         return self._array(f"call{index}.output", "output")
 
     def gradients(self, index, names):
-        self._raise_if_failed(index)
+        self._raise_if_failed(index, backward=True)
         count = self._array(f"call{index}.count", "gradient count")
         if count.shape != () or int(count) != self.argument_count:
             raise NoResult(f"backward returned {int(count) if count.shape == () else '?'} value(s), but forward "
@@ -447,15 +450,13 @@ def _gradient(calls, returned, task, position):
 def _all_gradients(calls, returned, task):
     failures = []
     for prepared, index in calls:
-        for position in task.differentiable:
-            try:
+        try:
+            for position in task.differentiable:
                 problem = _check_gradient(prepared, index, returned, task, position)
-            except NoResult as missing:
-                problem = str(missing)
-            if problem:
-                failures.append(f"{prepared.label(task.arguments)}: {problem}")
-                if problem.startswith(("your code", "no ", "backward returned", "timed out")):
-                    break  # the same reason for every argument; say it once
+                if problem:
+                    failures.append(f"{prepared.label(task.arguments)}: {problem}")
+        except NoResult as missing:  # the call itself failed: the same reason for every argument, said once
+            failures.append(f"{prepared.label(task.arguments)}: {missing}")
     return (0.0 if failures else 1.0), ("\n".join(failures) or "every gradient matches the reference")
 
 

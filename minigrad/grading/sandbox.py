@@ -3,10 +3,12 @@
 :func:`run_child` is the grader's side of :mod:`minigrad.grading.child`. For every run it
 
 - makes a fresh temporary folder, copies the submission into it (read-only) with the request and the input
-  arrays, and starts ``python -I -S -B child.py FOLDER`` there: isolated mode (no user site-packages, no
-  ``PYTHON*`` variables, no current directory on ``sys.path``), no ``site`` (the child adds NumPy's folder
-  itself), a clean environment, its own session (so the whole process group can be killed), and stdout/stderr
-  captured to files the child cannot reach;
+  arrays, and runs the child there: forked by a :class:`ForkServer` (an interpreter started once with
+  ``python -I -S -B child.py --serve``, which has imported NumPy and minigrad and nothing else), or, where fork is
+  unavailable, started as ``python -I -S -B child.py FOLDER``. Either way: isolated mode (no user
+  site-packages, no ``PYTHON*`` variables, no current directory on ``sys.path``), no ``site`` (the child adds
+  NumPy's folder itself), a clean environment, its own session (so the whole process group can be killed), and
+  stdout/stderr captured to files the child cannot reach;
 - gives the output file a random name (``result-<token>.npz``, with a token drawn per run), so nothing written
   before the run can pass for its result;
 - enforces a wall-clock timeout (the child also has CPU-time, address-space and file-size limits);
@@ -23,12 +25,15 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,33 +114,118 @@ def _environment(work):
 
 def _run(job, work, output_path, limits):
     stdout_path, stderr_path = job / "stdout", job / "stderr"
-    command = [sys.executable, "-I", "-S", "-B", str(CHILD_SCRIPT), str(work)]
+    stdout_path.touch()
+    stderr_path.touch()
     started = time.perf_counter()
-    with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:
-        popen_options = {"start_new_session": True} if os.name == "posix" else {}
-        process = subprocess.Popen(command, cwd=work, env=_environment(work), stdin=subprocess.DEVNULL,
-                                   stdout=stdout, stderr=stderr, close_fds=True, **popen_options)
-        timed_out = False
-        try:
-            process.wait(timeout=limits.timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            _kill_group(process)
-    result = ChildResult(seconds=time.perf_counter() - started, returncode=process.returncode,
-                         timed_out=timed_out, stdout=_read_capped(stdout_path), stderr=_read_capped(stderr_path))
+    server = _fork_server() if USE_FORK_SERVER else None
+    answer = server.run(work, stdout_path, stderr_path, limits.timeout_s) if server is not None else None
+    if answer is None:  # no fork server here (Windows), or it failed: a fresh interpreter does the same job
+        answer = _run_fresh_interpreter(work, stdout_path, stderr_path, limits.timeout_s)
+    returncode, timed_out = answer
+    result = ChildResult(seconds=time.perf_counter() - started, returncode=returncode, timed_out=timed_out,
+                         stdout=_read_capped(stdout_path), stderr=_read_capped(stderr_path))
     if timed_out:
         result.failure = (f"timed out: your code was stopped after {limits.timeout_s:g} s (an infinite loop, or "
                           "a very slow implementation?)")
         return result
-    if process.returncode != 0:
-        result.failure = _describe_exit(process.returncode, limits, result.stderr)
+    if returncode != 0:
+        result.failure = _describe_exit(returncode, limits, result.stderr)
+        return result
+    if not output_path.is_file() or output_path.stat().st_size == 0:
+        result.failure = ("your code's process ended (exit status 0) before it returned any result: does it call "
+                          "os._exit()?")
         return result
     try:
         result.arrays = load_arrays(output_path, limits.result_mb * 2**20)
     except ResultError as error:
         result.failure = f"no usable result came back from your code: {error}"
     return result
+
+
+def _run_fresh_interpreter(work, stdout_path, stderr_path, timeout_s):
+    """``python -I -S -B child.py WORK``, waited for at most `timeout_s`; returns (returncode, timed_out)."""
+    command = [sys.executable, "-I", "-S", "-B", str(CHILD_SCRIPT), str(work)]
+    with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:
+        popen_options = {"start_new_session": True} if os.name == "posix" else {}
+        process = subprocess.Popen(command, cwd=work, env=_environment(work), stdin=subprocess.DEVNULL,
+                                   stdout=stdout, stderr=stderr, close_fds=True, **popen_options)
+        timed_out = False
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_group(process)
+    return process.returncode, timed_out
+
+
+# --- the fork server --------------------------------------------------------------------------------------------
+USE_FORK_SERVER = hasattr(os, "fork")
+_servers = threading.local()  # one server per grading thread: a server handles one request at a time
+
+
+class ForkServer:
+    """A clean interpreter (``child.py --serve``) that imported NumPy and minigrad once and forks a child per
+    check group: the per-group cost drops from an interpreter start to a fork. See :mod:`minigrad.grading.child`.
+
+    Every request carries a fresh random nonce that the answer must repeat, so nothing but the server's own
+    answer to this request is accepted; anything unexpected (no answer in time, a wrong nonce, a dead server)
+    shuts the server down and the caller falls back to a fresh interpreter.
+    """
+
+    def __init__(self):
+        config = {"minigrad_root": str(MINIGRAD_ROOT), "site_packages": _site_packages()}
+        self.home = Path(tempfile.mkdtemp(prefix="minigrad-forkserver-"))
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-B", str(CHILD_SCRIPT), "--serve", json.dumps(config)],
+            cwd=self.home, env=_environment(self.home), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True, text=True)
+        self._finalizer = weakref.finalize(self, ForkServer._shut_down, self.process, self.home)
+
+    def run(self, work, stdout_path, stderr_path, timeout_s):
+        """(returncode, timed_out) of one child, or None if the server could not serve the request."""
+        nonce = secrets.token_hex(16)
+        request = {"nonce": nonce, "work": str(work), "stdout": str(stdout_path), "stderr": str(stderr_path),
+                   "timeout": timeout_s}
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            ready, _, _ = select.select([self.process.stdout], [], [], timeout_s + 30)
+            answer = json.loads(self.process.stdout.readline()) if ready else None
+        except (OSError, ValueError):
+            answer = None
+        if not isinstance(answer, dict) or answer.get("nonce") != nonce:
+            self.close()
+            return None
+        return int(answer["returncode"]), bool(answer["timed_out"])
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+    def close(self):
+        self._finalizer()
+
+    @staticmethod
+    def _shut_down(process, home):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            stream.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _fork_server():
+    server = getattr(_servers, "server", None)
+    if server is None or not server.alive:
+        try:
+            server = _servers.server = ForkServer()
+        except OSError:
+            return None
+    return server
 
 
 def _kill_group(process):

@@ -1,0 +1,24 @@
+"""Bug: the variance is computed in one pass as E[x^2] - E[x]^2, which cancels catastrophically for rows with a
+large mean (exact on paper, wrong in floating point)."""
+import minigrad
+
+
+class LayerNorm(minigrad.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        xp = minigrad.get_array_module(x)
+        mean = x.mean(axis=-1, keepdims=True)
+        variance = (x * x).mean(axis=-1, keepdims=True) - mean * mean
+        inv_std = 1.0 / xp.sqrt(variance + eps)
+        normalized = (x - mean) * inv_std
+        ctx.save_for_backward(normalized, inv_std, weight)
+        return normalized * weight + bias
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        normalized, inv_std, weight = ctx.saved_tensors
+        batch_axes = tuple(range(grad_output.ndim - 1))
+        g = grad_output * weight
+        grad_x = inv_std * (g - g.mean(axis=-1, keepdims=True)
+                            - normalized * (g * normalized).mean(axis=-1, keepdims=True))
+        return grad_x, (grad_output * normalized).sum(axis=batch_axes), grad_output.sum(axis=batch_axes), None
