@@ -68,7 +68,9 @@ class CrossEntropyFunction(Function):
             grad_logits *= grad_output / target.size
         else:
             grad_logits *= grad_output
-        return grad_logits.reshape(ctx.logits_shape), None, None
+        if grad_logits.shape != ctx.logits_shape:  # unbatched: reshape only then (a view, which the engine copies)
+            grad_logits = grad_logits.reshape(ctx.logits_shape)
+        return grad_logits, None, None
 
 
 class MSELossFunction(Function):
