@@ -11,6 +11,9 @@ node. For each pair and a few shapes (float32, NumPy backend) this prints, for o
 
     python -m minigrad.bench.fused_vs_composed             # the full table, as Markdown
     python -m minigrad.bench.fused_vs_composed --quick     # small shapes, fewer repetitions
+
+On a small or shared machine, pin BLAS to one thread (``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1``): several
+BLAS threads competing for two cores make the matrix products' times jump by 10x from one call to the next.
 """
 
 import argparse
