@@ -95,8 +95,8 @@ def test_load_state_dict_errors_name_the_key_and_change_nothing(change, fragment
 
 def test_load_state_dict_non_strict_reports_keys():
     layer = nn.Linear(2, 3)
-    missing, unexpected = layer.load_state_dict({"weight": numpy.zeros((3, 2)), "extra": 1.0}, strict=False)
-    assert missing == ["bias"] and unexpected == ["extra"]
+    result = layer.load_state_dict({"weight": numpy.zeros((3, 2)), "extra": 1.0}, strict=False)
+    assert result.missing_keys == ["bias"] and result.unexpected_keys == ["extra"]
     assert float(layer.weight.data.sum()) == 0.0
 
 

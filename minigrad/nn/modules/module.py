@@ -16,10 +16,15 @@ Assigning in ``__init__`` is registering::
 does), so a state saved from one model loads into another of the same architecture.
 """
 
+from collections import namedtuple
+
 import numpy
 
 from minigrad import backends
 from minigrad.tensor import Tensor
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Parameter(Tensor):
@@ -219,7 +224,7 @@ class Module:
         Each value is converted to the dtype and backend of the entry it replaces. Every key and shape is
         checked before anything is copied: a missing or unexpected key (with ``strict=True``), or a shape that
         differs, raises an error naming the key and leaves the module unchanged. Returns
-        ``(missing_keys, unexpected_keys)``.
+        ``(missing_keys, unexpected_keys)`` as a named tuple, as PyTorch does.
         """
         targets = dict(self._state_entries())
         missing = [key for key in targets if key not in state_dict]
@@ -244,7 +249,7 @@ class Module:
             converted[key] = _copy_to(value, target)
         for key, data in converted.items():  # every check passed: now change the module
             targets[key].data = data
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # --- where and how the numbers are stored ---------------------------------------------------------------
     def to(self, backend):
