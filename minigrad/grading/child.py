@@ -22,14 +22,15 @@ The order of ``main`` is the security argument, so it is written out:
 
 1. resource limits (address space, CPU time, file size) are set before anything else runs;
 2. the output file is opened for writing, while the child can still open files for writing;
-3. an audit hook (PEP 578) is installed. Python cannot remove an audit hook, so from here on, for the rest of the
-   process, importing a forbidden module, opening any file for writing, reading files outside the allowed
-   folders, deleting or renaming files, starting processes, sending signals, using sockets or ctypes, or raising
-   a resource limit all raise ``PermissionError`` (or ``ImportError``);
-4. NumPy and minigrad's core are imported under the hook (in a forked child: were imported by the server, under
-   a hook that already refused ``ctypes`` and the other forbidden modules): if ``import minigrad`` itself imported
-   a module a submission must not see (``minigrad.nn``, ``minigrad.grading``, ...), the child stops with an error
-   that the grader reports as its own misconfiguration, not as the student's failure;
+3. an audit hook (PEP 578) that refuses to import the forbidden modules is installed, and NumPy and minigrad's
+   core are imported under it (in a forked child, the server did both). NumPy then runs without ``ctypes``. If
+   ``import minigrad`` itself imported a module a submission must not see (``minigrad.nn``, ``minigrad.grading``,
+   ...), the child stops with an error that the grader reports as its own misconfiguration, not as the student's
+   failure;
+4. the guard, a second audit hook, is installed. Python cannot remove an audit hook, so from here on, for the rest
+   of the process, importing a forbidden module, opening any file for writing, reading or listing files outside
+   the allowed folders, deleting or renaming files, starting processes, sending signals, using sockets, or
+   raising a resource limit all raise ``PermissionError`` (or ``ImportError``);
 5. only then is the submission loaded and called.
 
 A submission that calls ``sys.exit`` is caught like any other exception; one that calls ``os._exit``, loops, or
@@ -78,9 +79,9 @@ OUTPUT_LIMIT_BYTES = 64 * 1024  # what the child keeps of the submission's print
 MESSAGE_LIMIT = 2000            # characters kept of one error message
 
 
-def main(work_dir):
+def main(work_dir, imports_guarded=False):
     try:
-        numpy, minigrad, xp, request, output, inputs = _prepare(os.path.realpath(work_dir))
+        numpy, minigrad, xp, request, output, inputs = _prepare(os.path.realpath(work_dir), imports_guarded)
     except BaseException:  # noqa: B036  (before the submission runs, any failure is the grader's own)
         sys.stderr.write("grading sandbox misconfigured:\n" + traceback.format_exc())
         os._exit(3)
@@ -101,8 +102,8 @@ def main(work_dir):
     os._exit(0)  # not sys.exit: no atexit handler or lingering thread of the submission runs after this
 
 
-def _prepare(work_dir):
-    """Steps 1 to 4: limits, output file, guard, imports, inputs."""
+def _prepare(work_dir, imports_guarded):
+    """Steps 1 to 4: limits, output file, imports, guard, inputs."""
     with open(os.path.join(work_dir, "request.json"), encoding="utf-8") as file:
         request = json.load(file)
     set_limits(request["limits"])
@@ -110,16 +111,17 @@ def _prepare(work_dir):
     sys.path[:0] = [minigrad_root] + request["site_packages"]
     output = os.fdopen(os.open(os.path.join(work_dir, request["output"]),
                                os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
-
-    # The guard goes in before NumPy is imported, so that NumPy's optional `import ctypes` fails (NumPy works
-    # without it): ctypes' ready-made memmove and cast call C at any address without an audit event.
-    install_guard(_allowed_read_roots(work_dir, minigrad_root, request["site_packages"]),
-                  _forbidden_read_roots(minigrad_root), listable=(os.path.realpath(minigrad_root),))
+    if not imports_guarded:  # (a forked child inherits this hook from the server)
+        sys.addaudithook(_refuse_forbidden_imports)
+    # NumPy imports without ctypes under that hook (its `import ctypes` is optional): ctypes' ready-made memmove
+    # and cast would call C at any address without an audit event.
     import numpy  # an ImportError here means `import minigrad` imported a forbidden module: misconfigured
     import minigrad
     from minigrad import backends
     xp = backends.get_module(request["backend"])
     sys.path.remove(minigrad_root)
+    install_guard(_allowed_read_roots(work_dir, minigrad_root, request["site_packages"]),
+                  _forbidden_read_roots(minigrad_root))
     with numpy.load(os.path.join(work_dir, "inputs.npz"), allow_pickle=False) as archive:
         inputs = {key: archive[key] for key in archive.files}
     return numpy, minigrad, xp, request, output, inputs
@@ -167,7 +169,7 @@ def _fork_and_wait(request):
                 os.close(opened)
             os.closerange(3, 4096)  # nothing of the server's (its request and reply pipes) stays reachable
             os.chdir(request["work"])
-            main(request["work"])
+            main(request["work"], imports_guarded=True)
         finally:
             os._exit(70)
     if _exited_within(pid, request["timeout"]):
@@ -256,10 +258,8 @@ def _forbidden_read_roots(minigrad_root):
     return tuple(sorted({os.path.realpath(root) for root in roots}))
 
 
-def install_guard(allowed_roots, forbidden_roots, listable=()):
-    """Install the audit hook. Everything it needs is captured as immutable tuples; nothing refers to it after.
-
-    `listable` folders may be listed but not read (the import system lists the folder that holds minigrad)."""
+def install_guard(allowed_roots, forbidden_roots):
+    """Install the audit hook. Everything it needs is captured as immutable tuples; nothing refers to it after."""
     realpath, fsdecode, sep = os.path.realpath, os.fsdecode, os.sep
     forbidden_events, forbidden_prefixes, write_flags = FORBIDDEN_EVENTS, FORBIDDEN_EVENT_PREFIXES, _WRITE_FLAGS
     is_forbidden_module, forbidden_import = _is_forbidden_module, _forbidden_import
@@ -287,7 +287,7 @@ def install_guard(allowed_roots, forbidden_roots, listable=()):
                 raise PermissionError(f"grading sandbox: a submission may not read {path!r}")
         elif event in ("os.listdir", "os.scandir"):
             folder = args[0] if args and args[0] not in ("", b"", None) else "."
-            if not (isinstance(folder, int) or realpath(fsdecode(folder)) in listable or may_read(folder)):
+            if not may_read(folder):
                 raise PermissionError(f"grading sandbox: a submission may not list {folder!r}")
         elif event in forbidden_events or event.startswith(forbidden_prefixes):
             raise PermissionError(f"grading sandbox: {event} is not allowed in a submission")

@@ -18,11 +18,11 @@ def mismatch(label, yours, expected, tolerance, *, yours_word="yours", expected_
     expected = numpy.asarray(expected, dtype=numpy.float64)
     if yours is None:
         return f"{label} is missing (backward returned None for it)"
+    if yours.dtype.kind not in "fiu":
+        return f"{label} has dtype {yours.dtype}, not a number type"
     if yours.shape != expected.shape:
         return f"{label} has shape {_shape(yours.shape)} but should have shape {_shape(expected.shape)}" + \
             _shape_hint(yours.shape, expected.shape, gradient)
-    if yours.dtype.kind not in "fiu":
-        return f"{label} has dtype {yours.dtype}, not a number type"
     yours = yours.astype(numpy.float64)
     finite = numpy.isfinite(yours)
     if not finite.all():
