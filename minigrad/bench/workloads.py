@@ -230,17 +230,25 @@ def _rnn_torch(steps):
         torch.manual_seed(0)
 
         class SeparateLayerNormRNNCell(nn.Module):
-            """h' = tanh(LN(W_hh h) + LN(W_ih x)), each LN with its own gain and bias (the paper's form)."""
+            """minigrad's LayerNormRNNCell(mode="separate"), op for op: h' = tanh(LN(W_hh h; g_hh) + LN(W_ih x; g_ih)
+            + b), weights without biases, each LN with a gain and no bias of its own, one shared bias b after."""
 
             def __init__(self):
                 super().__init__()
-                self.input_to_hidden = nn.Linear(RNN_INPUT, RNN_HIDDEN, bias=False)
-                self.hidden_to_hidden = nn.Linear(RNN_HIDDEN, RNN_HIDDEN, bias=False)
-                self.input_norm = nn.LayerNorm(RNN_HIDDEN)
-                self.hidden_norm = nn.LayerNorm(RNN_HIDDEN)
+                self.weight_ih = nn.Parameter(torch.empty(RNN_HIDDEN, RNN_INPUT))
+                self.weight_hh = nn.Parameter(torch.empty(RNN_HIDDEN, RNN_HIDDEN))
+                bound = RNN_HIDDEN ** -0.5
+                nn.init.uniform_(self.weight_ih, -bound, bound)
+                nn.init.uniform_(self.weight_hh, -bound, bound)
+                self.norm_hh = nn.LayerNorm(RNN_HIDDEN, eps=1e-5, bias=False)
+                self.norm_ih = nn.LayerNorm(RNN_HIDDEN, eps=1e-5, bias=False)
+                self.bias = nn.Parameter(torch.zeros(RNN_HIDDEN))
 
             def forward(self, x, h):
-                return torch.tanh(self.hidden_norm(self.hidden_to_hidden(h)) + self.input_norm(self.input_to_hidden(x)))
+                input_term = torch.nn.functional.linear(x, self.weight_ih)
+                recurrent_term = torch.nn.functional.linear(h, self.weight_hh)
+                summed = self.norm_hh(recurrent_term) + self.norm_ih(input_term)
+                return torch.tanh(summed + self.bias)
 
         cell, readout = SeparateLayerNormRNNCell(), nn.Linear(RNN_HIDDEN, 1)
         optimizer = torch.optim.Adam(list(cell.parameters()) + list(readout.parameters()), lr=1e-3)

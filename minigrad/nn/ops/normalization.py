@@ -35,52 +35,82 @@ It is written in xhat, which forward already computed, rather than in the raw x:
 about 1, so no large offset is subtracted again in backward and float32 keeps its precision. Forward saves only
 xhat, r (one number per group) and gamma: one array of x's size, where the composed graph keeps two (the centered
 x and xhat) and both passes make more temporaries (``python -m minigrad.bench.fused_vs_composed`` measures it).
+The composed twins in :mod:`minigrad.nn.composed` are the same formulas written step by step with primitive ops,
+the reference these fused ops are tested against.
 
 In BatchNorm's evaluation mode mu and var are the running averages, constants with respect to x, so only the
 first term survives: dL/dx_i = g_i r.
+
+How the code below is organized for speed (the math is unchanged). Written naively, each line of the formulas is
+a pass over memory that reads and writes a fresh x-sized array: about twenty passes for forward plus backward,
+each one page-faulting a newly allocated array in from the operating system. Three levers cut that down:
+
+- Reductions of products use ``einsum`` (``sum_j g_j xhat_j`` is ``einsum("ij,ij->i", g, xhat)``), which
+  multiplies and adds in one pass without materializing the product.
+- Intermediate results are written into existing arrays with ``out=`` and in-place operators.
+- On NumPy the work goes through the rows in blocks of about ``BLOCK_BYTES``: every intermediate of a block then
+  stays in the CPU's L2 cache, so only reading x (or dy and xhat) and writing the results touch main memory.
+  A LayerNorm row is independent of the others, so each block is a complete small LayerNorm. BatchNorm's
+  statistics span the whole batch, so they come first (one pass for the mean, one blocked pass for the
+  variance), and then the normalization goes block by block. On other backends (CuPy) a block is the whole
+  array: a GPU has no use for CPU-cache-sized pieces and would pay a kernel launch per block.
 """
 
 from minigrad.autograd.function import Function
-from minigrad.backends import get_array_module
+from minigrad.backends import find_backend, get_array_module
+
+BLOCK_BYTES = 256 * 1024  # a block of rows plus its few same-sized intermediates fits easily in a 1-2 MiB L2
 
 
-def _normalize(x, axes, eps):
-    """The forward lines above, over `axes`: returns xhat, r, mu and var (kept with size-1 axes, to broadcast)."""
-    xp = get_array_module(x)
-    mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
+def _row_blocks(array, rows):
+    """Slices that cut range(rows) of `array` (rows along axis 0) into blocks of about BLOCK_BYTES."""
+    if find_backend(array) != "numpy" or rows == 0:
+        return [slice(0, rows)]
+    bytes_per_row = max(1, array.itemsize * (array.size // rows))
+    rows_per_block = max(1, BLOCK_BYTES // bytes_per_row)
+    return [slice(start, min(start + rows_per_block, rows)) for start in range(0, rows, rows_per_block)]
+
+
+def _scale_and_shift(normalized, weight, bias, out):
+    """y = xhat * gamma + beta into `out`, gamma and beta each optional (both None is handled by the caller)."""
+    xp = get_array_module(normalized)
+    if weight is None:
+        xp.add(normalized, bias, out=out)
+    else:
+        xp.multiply(normalized, weight, out=out)
+        if bias is not None:
+            out += bias
+
+
+# --- LayerNorm: x as rows of m numbers, one group per row --------------------------------------------------------
+
+def _layer_norm_rows(x_rows, eps, normalized_out):
+    """The forward lines above for each row of `x_rows` (n, m): writes xhat into `normalized_out`, returns r (n, 1)."""
+    xp = get_array_module(x_rows)
+    m = x_rows.shape[1]
+    mean = x_rows.mean(axis=1, keepdims=True)
+    centered = xp.subtract(x_rows, mean, out=normalized_out)
     # In float32 the mean is itself rounded (the spacing of float32 numbers near 1e4 is 1e-3, a tenth of a
     # std of 1e-2), which leaves a common offset in every centered value. Those values are small and exact, so
     # their own mean measures the offset precisely: removing it is the "corrected two-pass" algorithm.
-    centered -= centered.mean(axis=axes, keepdims=True)
-    variance = (centered * centered).mean(axis=axes, keepdims=True)
+    centered -= centered.mean(axis=1, keepdims=True)
+    variance = xp.einsum("ij,ij->i", centered, centered)[:, None] / m
     inv_std = 1.0 / xp.sqrt(variance + eps)
-    normalized = centered
-    normalized *= inv_std  # in place (centered is not needed again): one x-sized array fewer
-    return normalized, inv_std, mean, variance
+    centered *= inv_std  # centered becomes xhat in place: it is not needed again
+    return inv_std
 
 
-def _grad_input_from_batch_statistics(grad_normalized, normalized, inv_std, axes):
-    """dL/dx = r * (g - mean(g) - xhat * mean(g * xhat)), the fused formula with 1/m folded into the means."""
-    projection = (grad_normalized * normalized).mean(axis=axes, keepdims=True)  # mean(g * xhat), per group
-    grad_input = normalized * -projection  # the last term into a fresh array, then the others added in place:
-    grad_input += grad_normalized          # no further temporaries of x's size
-    grad_input -= grad_normalized.mean(axis=axes, keepdims=True)
+def _layer_norm_grad_rows(grad_normalized, normalized, inv_std, grad_input_out):
+    """dL/dx = r * (g - mean(g) - xhat * mean(g * xhat)) per row, the fused formula with 1/m folded into the
+    means, written into `grad_input_out`."""
+    xp = get_array_module(normalized)
+    m = normalized.shape[1]
+    projection = xp.einsum("ij,ij->i", grad_normalized, normalized)[:, None] / m  # mean(g * xhat), per row
+    grad_input = xp.multiply(normalized, -projection, out=grad_input_out)
+    grad_input += grad_normalized
+    grad_input -= grad_normalized.mean(axis=1, keepdims=True)
     grad_input *= inv_std
     return grad_input
-
-
-def _scale_and_shift(normalized, weight, bias):
-    """y = xhat * gamma + beta, gamma and beta each optional.
-
-    xhat is kept for backward, so y is a new array, except with neither gamma nor beta, where y is xhat itself
-    (safe to share: minigrad has no in-place ops on tensors)."""
-    if weight is None:
-        return normalized if bias is None else normalized + bias
-    output = normalized * weight
-    if bias is not None:
-        output += bias  # in place into the fresh product
-    return output
 
 
 class LayerNormFunction(Function):
@@ -90,33 +120,64 @@ class LayerNormFunction(Function):
     dL/dx = (r/m) (m g - sum g - xhat sum(g xhat));  dL/dweight, dL/dbias = sums of dL/dy * xhat and dL/dy.
 
     weight and bias have the shape of those trailing axes and are shared by every leading (batch) index, so their
-    gradients are summed over the leading axes.
+    gradients are summed over the leading axes. Internally x is viewed as rows of m = prod(normalized shape)
+    numbers, one row per example, and processed in blocks of rows (see the module docstring).
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_ndim, eps):
-        normalized_axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
-        normalized, inv_std, _, _ = _normalize(x, normalized_axes, eps)
-        ctx.save_for_backward(normalized, inv_std, weight)
-        ctx.normalized_axes = normalized_axes
-        return _scale_and_shift(normalized, weight, bias)
+        xp = get_array_module(x)
+        m = 1
+        for size in x.shape[x.ndim - normalized_ndim:]:
+            m *= size
+        x_rows = x.reshape(-1, m)
+        rows = x_rows.shape[0]
+        weight_row = None if weight is None else weight.reshape(m)
+        bias_row = None if bias is None else bias.reshape(m)
+        normalized = xp.empty_like(x_rows)
+        inv_std = xp.empty((rows, 1), dtype=x.dtype)
+        affine = weight is not None or bias is not None
+        output = xp.empty_like(x_rows) if affine else normalized  # no gamma, no beta: y is xhat itself
+        for block in _row_blocks(x_rows, rows):
+            inv_std[block] = _layer_norm_rows(x_rows[block], eps, normalized[block])
+            if affine:
+                _scale_and_shift(normalized[block], weight_row, bias_row, output[block])
+        ctx.save_for_backward(normalized, inv_std, weight_row)
+        ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
+        return output.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad_output):
-        normalized, inv_std, weight = ctx.saved_tensors
+        normalized, inv_std, weight_row = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
-        batch_axes = tuple(range(normalized.ndim - len(ctx.normalized_axes)))
-        grad_x = grad_weight = grad_bias = None
-        # The parameters' gradients first: their x-sized temporary is gone before dL/dx needs two x-sized arrays.
-        if needs_weight:
-            grad_weight = (grad_output * normalized).sum(axis=batch_axes)
-        if needs_bias:
-            grad_bias = grad_output.sum(axis=batch_axes)
-        if needs_x:
-            grad_normalized = grad_output if weight is None else grad_output * weight
-            grad_x = _grad_input_from_batch_statistics(grad_normalized, normalized, inv_std, ctx.normalized_axes)
-        return grad_x, grad_weight, grad_bias, None, None
+        xp = get_array_module(normalized)
+        rows, m = normalized.shape
+        grad_rows = grad_output.reshape(rows, m)
+        blocks = _row_blocks(normalized, rows)
+        grad_x = xp.empty_like(normalized) if needs_x else None
+        grad_weight = xp.zeros(m, dtype=normalized.dtype) if needs_weight else None
+        grad_bias = xp.zeros(m, dtype=normalized.dtype) if needs_bias else None
+        grad_normalized_buffer = None
+        if needs_x and weight_row is not None:  # g = dL/dy * gamma, one block at a time, always in this buffer
+            grad_normalized_buffer = xp.empty((blocks[0].stop - blocks[0].start, m), dtype=normalized.dtype)
+        for block in blocks:
+            grad_block, normalized_block = grad_rows[block], normalized[block]
+            if needs_weight:  # the parameters' sums over the rows accumulate block by block
+                grad_weight += xp.einsum("ij,ij->j", grad_block, normalized_block)
+            if needs_bias:
+                grad_bias += grad_block.sum(axis=0)
+            if needs_x:
+                grad_normalized = grad_block
+                if weight_row is not None:
+                    grad_normalized = xp.multiply(grad_block, weight_row,
+                                                  out=grad_normalized_buffer[:grad_block.shape[0]])
+                _layer_norm_grad_rows(grad_normalized, normalized_block, inv_std[block], grad_x[block])
+        return (None if grad_x is None else grad_x.reshape(ctx.x_shape),
+                None if grad_weight is None else grad_weight.reshape(ctx.parameter_shape),
+                None if grad_bias is None else grad_bias.reshape(ctx.parameter_shape), None, None)
 
+
+# --- BatchNorm: one group per channel, spanning the batch (and length) axes ---------------------------------------
 
 class BatchNormFunction(Function):
     """Batch normalization of x of shape (N, C) or (N, C, L), per channel C.
@@ -130,6 +191,10 @@ class BatchNormFunction(Function):
 
     That update is bookkeeping, not part of the function being differentiated: no gradient flows through it.
     Backward (derived above), per channel with g = dL/dy * weight: dL/dx = (r/m) (m g - sum g - xhat sum(g xhat)).
+    Because gamma is constant within a channel, the two sums are gamma times the parameters' gradients,
+    sum g = gamma dL/dbeta and sum g xhat = gamma dL/dgamma, so backward computes those first and then
+
+        dL/dx = gamma r (dL/dy - mean(dL/dy) - xhat mean(dL/dy xhat)).
 
     ``use_batch_statistics=False`` (evaluation): normalize with running_mean and running_var, which are constants
     here, so dL/dx = dL/dy * gamma * r.
@@ -137,41 +202,79 @@ class BatchNormFunction(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, use_batch_statistics, momentum, eps):
+        xp = get_array_module(x)
         channels = x.shape[1]
         per_channel = (1, channels) + (1,) * (x.ndim - 2)  # a (C,) vector reshaped to broadcast against x
         reduced_axes = (0,) + tuple(range(2, x.ndim))
+        blocks = _row_blocks(x, x.shape[0])  # blocks along the batch axis
         if use_batch_statistics:
-            normalized, inv_std, mean, variance = _normalize(x, reduced_axes, eps)
+            count = x.size // channels
+            mean = x.mean(axis=reduced_axes, keepdims=True)
+            # The corrected two-pass variance of _layer_norm_rows, with the sums over the batch gathered block by
+            # block: var = mean(c^2) - mean(c)^2 for c = x - mean, where mean(c) is the small rounding offset.
+            centered_buffer = xp.empty_like(x[blocks[0]])
+            offset_sum = xp.zeros(per_channel, dtype=x.dtype)
+            squares_sum = xp.zeros(channels, dtype=x.dtype)
+            for block in blocks:
+                centered = xp.subtract(x[block], mean, out=centered_buffer[:block.stop - block.start])
+                offset_sum += centered.sum(axis=reduced_axes, keepdims=True)
+                squares_sum += xp.einsum(_CHANNEL_SUM[x.ndim], centered, centered)
+            offset = offset_sum / count
+            mean += offset
+            variance = squares_sum.reshape(per_channel) / count - offset * offset
             if running_mean is not None:
-                count = x.size // channels
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean.reshape(channels)
                 running_var *= 1 - momentum
                 running_var += momentum * variance.reshape(channels) * (count / (count - 1))
         else:
-            xp = get_array_module(x)
-            inv_std = (1.0 / xp.sqrt(running_var + eps)).reshape(per_channel)
-            normalized = (x - running_mean.reshape(per_channel)) * inv_std
-        ctx.save_for_backward(normalized, inv_std, weight)
-        ctx.use_batch_statistics, ctx.reduced_axes, ctx.per_channel = use_batch_statistics, reduced_axes, per_channel
-        return _scale_and_shift(normalized,
-                                None if weight is None else weight.reshape(per_channel),
-                                None if bias is None else bias.reshape(per_channel))
+            mean, variance = running_mean.reshape(per_channel), running_var.reshape(per_channel)
+        inv_std = 1.0 / xp.sqrt(variance + eps)
+        normalized = xp.empty_like(x)
+        weight_c = None if weight is None else weight.reshape(per_channel)
+        bias_c = None if bias is None else bias.reshape(per_channel)
+        affine = weight is not None or bias is not None
+        output = xp.empty_like(x) if affine else normalized
+        for block in blocks:
+            normalized_block = xp.subtract(x[block], mean, out=normalized[block])
+            normalized_block *= inv_std
+            if affine:
+                _scale_and_shift(normalized_block, weight_c, bias_c, output[block])
+        ctx.save_for_backward(normalized, inv_std, weight_c)
+        ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, reduced_axes
+        return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        normalized, inv_std, weight = ctx.saved_tensors
+        normalized, inv_std, weight_c = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        xp = get_array_module(normalized)
         axes = ctx.reduced_axes
-        grad_x = grad_weight = grad_bias = None
-        if needs_weight:  # first, as in LayerNorm: lower peak memory
-            grad_weight = (grad_output * normalized).sum(axis=axes)
-        if needs_bias:
-            grad_bias = grad_output.sum(axis=axes)
+        channels = normalized.shape[1]
+        grad_x = None
+        # dL/dgamma and dL/dbeta: one pass over dy and xhat, without an x-sized product (einsum)
+        sum_grad = grad_output.sum(axis=axes, keepdims=True)
+        sum_grad_normalized = xp.einsum(_CHANNEL_SUM[normalized.ndim], grad_output, normalized).reshape(sum_grad.shape)
         if needs_x:
-            grad_normalized = grad_output if weight is None else grad_output * weight.reshape(ctx.per_channel)
+            scale = inv_std if weight_c is None else weight_c * inv_std  # gamma r, per channel
             if ctx.use_batch_statistics:
-                grad_x = _grad_input_from_batch_statistics(grad_normalized, normalized, inv_std, axes)
+                count = normalized.size // channels
+                mean_grad, mean_grad_normalized = sum_grad / count, sum_grad_normalized / count
+                grad_x = xp.empty_like(normalized)
+                projection_buffer = None
+                for block in _row_blocks(normalized, normalized.shape[0]):
+                    grad_x_block = xp.subtract(grad_output[block], mean_grad, out=grad_x[block])
+                    if projection_buffer is None:
+                        projection_buffer = xp.empty_like(grad_x_block)
+                    projection = xp.multiply(normalized[block], mean_grad_normalized,
+                                             out=projection_buffer[:grad_x_block.shape[0]])
+                    grad_x_block -= projection
+                    grad_x_block *= scale
             else:
-                grad_x = grad_normalized * inv_std
-        return grad_x, grad_weight, grad_bias, None, None, None, None, None
+                grad_x = grad_output * scale
+        return (grad_x,
+                sum_grad_normalized.reshape(channels) if needs_weight else None,
+                sum_grad.reshape(channels) if needs_bias else None, None, None, None, None, None)
+
+
+_CHANNEL_SUM = {2: "nc,nc->c", 3: "ncl,ncl->c"}  # sum over all but the channel axis of a product, by x.ndim
