@@ -20,6 +20,7 @@ What comes back is a :class:`ChildResult`: the arrays (or None) and, when someth
 says what (timeout, crash, memory, too much output) in words a student can act on.
 """
 
+import contextlib
 import io
 import json
 import os
@@ -117,8 +118,10 @@ def _run(job, work, output_path, limits):
     stdout_path.touch()
     stderr_path.touch()
     started = time.perf_counter()
-    server = _fork_server() if USE_FORK_SERVER else None
-    answer = server.run(work, stdout_path, stderr_path, limits.timeout_s) if server is not None else None
+    answer = None
+    if USE_FORK_SERVER:
+        with _borrowed_server() as server:
+            answer = server.run(work, stdout_path, stderr_path, limits.timeout_s) if server else None
     if answer is None:  # no fork server here (Windows), or it failed: a fresh interpreter does the same job
         answer = _run_fresh_interpreter(work, stdout_path, stderr_path, limits.timeout_s)
     returncode, timed_out = answer
@@ -161,7 +164,8 @@ def _run_fresh_interpreter(work, stdout_path, stderr_path, timeout_s):
 
 # --- the fork server --------------------------------------------------------------------------------------------
 USE_FORK_SERVER = hasattr(os, "fork")
-_servers = threading.local()  # one server per grading thread: a server handles one request at a time
+_idle_servers = []              # started servers not serving anyone now; one request at a time per server
+_idle_lock = threading.Lock()
 
 
 class ForkServer:
@@ -218,14 +222,23 @@ class ForkServer:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _fork_server():
-    server = getattr(_servers, "server", None)
+@contextlib.contextmanager
+def _borrowed_server():
+    """An idle fork server (started if there is none), given back afterwards if it is still alive; None if no
+    server can be started."""
+    with _idle_lock:
+        server = _idle_servers.pop() if _idle_servers else None
     if server is None or not server.alive:
         try:
-            server = _servers.server = ForkServer()
+            server = ForkServer()
         except OSError:
-            return None
-    return server
+            server = None
+    try:
+        yield server
+    finally:
+        if server is not None and server.alive:
+            with _idle_lock:
+                _idle_servers.append(server)
 
 
 def _kill_group(process):
