@@ -57,7 +57,7 @@ def find_submissions(folder, assignment):
 def _grade_one(path, assignment, seed, limits, hidden_visibility):
     report = grade(path, assignment, seed=seed, limits=limits, jobs=1, hidden_visibility=hidden_visibility)
     return report.score, report.max_score, report.gradescope(), [(c.name, c.score) for c in report.checks], \
-        report.seconds
+        report.seconds, report.seed
 
 
 def grade_folder(folder, assignment, *, jobs=None, limits=Limits(), seed=None, csv_path=None, json_dir=None,
@@ -81,12 +81,13 @@ def grade_folder(folder, assignment, *, jobs=None, limits=Limits(), seed=None, c
             entry = futures[future]
             row = {"student": entry.student, "file": str(entry.path)}
             try:
-                score, max_score, results, checks, seconds = future.result()
+                score, max_score, results, checks, seconds, run_seed = future.result()
             except Exception as error:  # a grader failure on one submission must not stop the class
                 row.update(score=0.0, max_score=None, status=f"grading error: {type(error).__name__}: {error}",
                            seconds=0.0)
             else:
-                row.update(score=score, max_score=max_score, status="graded", seconds=round(seconds, 2))
+                row.update(score=score, max_score=max_score, status="graded", seconds=round(seconds, 2),
+                           seed=run_seed)
                 row.update(checks)
                 check_names = check_names or [name for name, _ in checks]
                 if json_dir is not None:
@@ -110,7 +111,7 @@ def grade_folder(folder, assignment, *, jobs=None, limits=Limits(), seed=None, c
 
 
 def _write_csv(path, rows, check_names):
-    columns = ["student", "score", "max_score", "status", "seconds", "file"] + check_names
+    columns = ["student", "score", "max_score", "status", "seconds", "seed", "file"] + check_names
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

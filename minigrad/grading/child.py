@@ -132,12 +132,9 @@ def serve(config):
     """Import NumPy and minigrad once, then fork one child per request line on stdin; answer on stdout."""
     sys.path[:0] = [config["minigrad_root"]] + config["site_packages"]
     sys.addaudithook(_refuse_forbidden_imports)  # NumPy then imports without ctypes, in the server and children
-    import numpy  # noqa: F401  (imported here once, inherited by every child)
-    import minigrad
-    from minigrad import backends
+    from minigrad import backends  # NumPy and minigrad, imported here once and inherited by every child
     for name in ("numpy", "strict"):
         backends.get_module(name)
-    del minigrad
     sys.path.remove(config["minigrad_root"])
     replies = sys.stdout
     for line in sys.stdin:
@@ -167,7 +164,7 @@ def _fork_and_wait(request):
                 opened = os.open(path, flags)
                 os.dup2(opened, descriptor)
                 os.close(opened)
-            os.closerange(3, 4096)  # nothing of the server's (its request and reply pipes) stays reachable
+            os.closerange(3, 4096)  # nothing else of the server's stays reachable (it opens only a few)
             os.chdir(request["work"])
             main(request["work"], imports_guarded=True)
         finally:

@@ -90,6 +90,8 @@ class GradeReport:
                 lines.extend(_indent(check.output, width))
         lines.append(f"  score: {_points(self.score)}/{_points(self.max_score)}   "
                      f"({len(self.checks)} checks in {self.seconds:.1f} s)")
+        if not self.public_only:
+            lines.append(f"  hidden inputs drawn from seed {self.seed} (--seed {self.seed} repeats this run)")
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
@@ -100,7 +102,7 @@ class GradeReport:
                   "visibility": check.visibility} for number, check in enumerate(self.checks, 1)]
         return {"score": self.score, "execution_time": round(self.seconds, 2),
                 "output": f"{self.assignment}: {_points(self.score)}/{_points(self.max_score)} points",
-                "stdout_visibility": "hidden", "tests": tests}
+                "stdout_visibility": "hidden", "extra_data": {"seed": self.seed}, "tests": tests}
 
 
 def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_only=False,
@@ -284,6 +286,8 @@ class Group:
                 fraction, text = scorer(returned)
             except NoResult as missing:
                 fraction, text = 0.0, str(missing)
+            except Exception as error:  # arrays that passed loading but make no sense: the child's fault, not ours
+                fraction, text = 0.0, f"the grader could not make sense of what your code returned ({error!r})"
             row.score = round(row.max_score * fraction, 2)
             row.passed = fraction == 1.0
             row.output = text

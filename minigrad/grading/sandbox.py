@@ -320,8 +320,10 @@ def load_arrays(path, max_bytes):
                     raise ResultError(f"entry {member.filename!r} is not the size it claims")
                 arrays[member.filename[:-4]] = _load_npy(member.filename, data)
             return arrays
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
-        raise ResultError(f"the result is not a valid .npz archive ({error})") from None
+    except ResultError:
+        raise
+    except Exception as error:  # a damaged, encrypted or exotic archive: all the child's doing
+        raise ResultError(f"the result is not a valid .npz archive ({type(error).__name__}: {error})") from None
 
 
 def _load_npy(name, data):
@@ -342,4 +344,10 @@ def _load_npy(name, data):
     if expected != len(data) - stream.tell():
         raise ResultError(f"entry {name!r} declares shape {shape} but holds a different number of bytes")
     stream.seek(0)
-    return numpy.load(stream, allow_pickle=False)
+    array = numpy.load(stream, allow_pickle=False)
+    if array.dtype.kind == "U":
+        try:
+            str(array)  # text must be valid: error messages are shown to people
+        except ValueError:
+            raise ResultError(f"entry {name!r} holds invalid text") from None
+    return array
