@@ -84,16 +84,26 @@ def _scale_and_shift(normalized, weight, bias, out):
 
 # --- LayerNorm: x as rows of m numbers, one group per row --------------------------------------------------------
 
+def _row_means(rows):
+    """The mean of each row of `rows` (n, m), as an (n, 1) column.
+
+    Written as the matrix-vector product rows @ (1/m, ..., 1/m): the same sum, but done by BLAS, which reads the
+    rows once with vector instructions and is several times faster than ``rows.mean(axis=1)``."""
+    xp = get_array_module(rows)
+    m = rows.shape[1]
+    return rows @ xp.full((m, 1), 1.0 / m, dtype=rows.dtype)
+
+
 def _layer_norm_rows(x_rows, eps, normalized_out):
     """The forward lines above for each row of `x_rows` (n, m): writes xhat into `normalized_out`, returns r (n, 1)."""
     xp = get_array_module(x_rows)
     m = x_rows.shape[1]
-    mean = x_rows.mean(axis=1, keepdims=True)
+    mean = _row_means(x_rows)
     centered = xp.subtract(x_rows, mean, out=normalized_out)
     # In float32 the mean is itself rounded (the spacing of float32 numbers near 1e4 is 1e-3, a tenth of a
     # std of 1e-2), which leaves a common offset in every centered value. Those values are small and exact, so
     # their own mean measures the offset precisely: removing it is the "corrected two-pass" algorithm.
-    centered -= centered.mean(axis=1, keepdims=True)
+    centered -= _row_means(centered)
     variance = xp.einsum("ij,ij->i", centered, centered)[:, None] / m
     inv_std = 1.0 / xp.sqrt(variance + eps)
     centered *= inv_std  # centered becomes xhat in place: it is not needed again
@@ -108,7 +118,7 @@ def _layer_norm_grad_rows(grad_normalized, normalized, inv_std, grad_input_out):
     projection = xp.einsum("ij,ij->i", grad_normalized, normalized)[:, None] / m  # mean(g * xhat), per row
     grad_input = xp.multiply(normalized, -projection, out=grad_input_out)
     grad_input += grad_normalized
-    grad_input -= grad_normalized.mean(axis=1, keepdims=True)
+    grad_input -= _row_means(grad_normalized)
     grad_input *= inv_std
     return grad_input
 
@@ -220,15 +230,15 @@ class BatchNormFunction(Function):
                 offset_sum += centered.sum(axis=reduced_axes, keepdims=True)
                 squares_sum += xp.einsum(_CHANNEL_SUM[x.ndim], centered, centered)
             offset = offset_sum / count
-            mean += offset
             variance = squares_sum.reshape(per_channel) / count - offset * offset
             if running_mean is not None:
                 running_mean *= 1 - momentum
-                running_mean += momentum * mean.reshape(channels)
+                running_mean += momentum * (mean + offset).reshape(channels)
                 running_var *= 1 - momentum
                 running_var += momentum * variance.reshape(channels) * (count / (count - 1))
         else:
             mean, variance = running_mean.reshape(per_channel), running_var.reshape(per_channel)
+            offset = None
         inv_std = 1.0 / xp.sqrt(variance + eps)
         normalized = xp.empty_like(x)
         weight_c = None if weight is None else weight.reshape(per_channel)
@@ -237,6 +247,8 @@ class BatchNormFunction(Function):
         output = xp.empty_like(x) if affine else normalized
         for block in blocks:
             normalized_block = xp.subtract(x[block], mean, out=normalized[block])
+            if offset is not None:  # subtracted apart from the mean: mean + offset would round back to mean
+                normalized_block -= offset
             normalized_block *= inv_std
             if affine:
                 _scale_and_shift(normalized_block, weight_c, bias_c, output[block])
