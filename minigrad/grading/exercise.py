@@ -16,7 +16,7 @@ the draws of another (no golden values tied to the order of random draws).
 
 import importlib
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -99,7 +99,6 @@ class Exercise:
     unroll: Optional[Unroll] = None
     bptt_case: Optional[Case] = None  # with `unroll`: a sequence to backpropagate through time
     notebook_demo: str = ""   # code for the guiding notebook: builds `inputs` (Tensors) for this exercise
-    tags: tuple = field(default_factory=tuple)
 
     @property
     def solution_path(self):

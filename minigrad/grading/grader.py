@@ -26,7 +26,7 @@ computed here too, from the forward values the child returned at x +- eps.
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy
@@ -66,7 +66,6 @@ class GradeReport:
     seed: int
     seconds: float = 0.0
     public_only: bool = False
-    notes: list = field(default_factory=list)
 
     @property
     def score(self):
@@ -92,7 +91,6 @@ class GradeReport:
                      f"({len(self.checks)} checks in {self.seconds:.1f} s)")
         if not self.public_only:
             lines.append(f"  hidden inputs drawn from seed {self.seed} (--seed {self.seed} repeats this run)")
-        lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
     def gradescope(self):

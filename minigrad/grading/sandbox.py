@@ -36,7 +36,7 @@ import threading
 import time
 import weakref
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy
@@ -69,7 +69,6 @@ class ChildResult:
     seconds: float = 0.0
     returncode: int = None
     timed_out: bool = False
-    notes: list = field(default_factory=list)
 
 
 def run_child(submission, function_name, calls, inputs, limits=Limits(), backend="numpy"):

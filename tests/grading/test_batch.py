@@ -6,7 +6,7 @@ import json
 
 from minigrad.grading.batch import find_submissions
 from tests.grading.conftest import RELEASE, SOLUTIONS, run_minigrad, snapshot
-from tests.grading.test_attacks import FORWARD, RIGHT_BACKWARD, submission
+from tests.grading.test_attacks import FORWARD, submission
 
 
 def test_a_class_is_graded_in_parallel_and_every_student_gets_their_own_grade(tmp_path):

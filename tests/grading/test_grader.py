@@ -24,7 +24,7 @@ def test_hidden_inputs_come_from_the_seed_and_the_case_name_only():
     assert other.args[0].shape != again.args[0].shape  # each case draws from its own generator
 
 
-def test_each_run_draws_a_new_secret_seed(tmp_path):
+def test_each_run_draws_a_new_secret_seed():
     first = grade(SOLUTIONS / "silu.py", "silu", public_only=True)
     second = grade(SOLUTIONS / "silu.py", "silu", public_only=True)
     assert first.seed != second.seed

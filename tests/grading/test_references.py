@@ -3,7 +3,7 @@
 Every score the grader gives rests on the references in minigrad/grading/exercises/, so they are checked here
 against an independent implementation (PyTorch's functions and autograd, in float64, to 1e-10) on every case
 the grader draws: public, hidden, gradient-check, edge and BPTT cases. The solutions are then checked against the
-references in this process on the same cases, on the NumPy and the strict (CuPy-like) backend.
+references in this process on the same cases, on every backend: NumPy, strict (CuPy-like), and CuPy on a GPU.
 """
 
 import numpy
@@ -115,13 +115,13 @@ def _load_solution(task):
     return getattr(module, task.function)
 
 
-@pytest.mark.parametrize("backend_name", ["numpy", "strict"])
 @pytest.mark.parametrize("task_name", exercises.TASKS)
-def test_solution_matches_reference_in_process(task_name, backend_name):
-    """The solution called directly (as the child calls it) agrees with the reference on every case."""
+def test_solution_matches_reference_in_process(task_name, backend):
+    """The solution called directly (as the child calls it) agrees with the reference on every case, on every
+    backend (CuPy where a GPU is available)."""
     task = exercises.get(task_name)
     function = _load_solution(task)
-    xp = minigrad.backends.get_module(backend_name)
+    xp = minigrad.backends.get_module(backend)
     for case in _cases(task):
         prepared = prepare(task, case, SEED)
         ctx = minigrad.Context()

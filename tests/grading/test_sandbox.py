@@ -26,7 +26,7 @@ def attempt(name, action):
 
 attempt("read its own file", lambda: open(__file__).read())
 attempt("read minigrad's engine", lambda: open(minigrad.autograd.engine.__file__).read())
-attempt("import math and numpy.linalg", lambda: (importlib.import_module("math"), importlib.import_module("numpy.linalg")))
+attempt("import math and numpy.linalg", lambda: [importlib.import_module(name) for name in ("math", "numpy.linalg")])
 attempt("list its folder", lambda: os.listdir("."))
 attempt("import torch", lambda: importlib.import_module("torch"))
 attempt("import minigrad.nn", lambda: importlib.import_module("minigrad.nn"))
