@@ -171,10 +171,11 @@ def _fork_and_wait(request):
             os._exit(70)
     if _exited_within(pid, request["timeout"]):
         return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), False
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for kill in (os.killpg, os.kill):  # its group, and the child itself whatever group it ended up in
+        try:
+            kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     os.waitpid(pid, 0)
     return -signal.SIGKILL, True
 

@@ -242,13 +242,13 @@ def _borrowed_server():
 
 def _kill_group(process):
     """Kill the child and anything left in its process group; reap it."""
-    try:
-        if os.name == "posix":
+    if os.name == "posix":
+        try:
             os.killpg(process.pid, signal.SIGKILL)  # the child leads its own session, so this is its group
-        elif process.poll() is None:
-            process.kill()
-    except (ProcessLookupError, PermissionError):  # already gone
-        pass
+        except (ProcessLookupError, PermissionError):  # already gone
+            pass
+    if process.poll() is None:
+        process.kill()
     process.wait()
 
 
