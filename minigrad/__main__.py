@@ -110,6 +110,9 @@ def _check(arguments):
 def _release(arguments):
     from minigrad.grading import release
     out = arguments.out or release.DEFAULT_RELEASE
+    if arguments.out is None and not out.parent.is_dir():  # an installed package has no lessons/ beside it
+        print(f"minigrad release: no lessons/ folder at {out.parent}; say where with --out DIR", file=sys.stderr)
+        return 2
     if arguments.check:
         stale = release.differences(out)
         for name in stale:
