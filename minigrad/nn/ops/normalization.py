@@ -105,7 +105,7 @@ def _layer_norm_rows(x_rows, eps, normalized_out):
     # their own mean measures the offset precisely: removing it is the "corrected two-pass" algorithm.
     centered -= _row_means(centered)
     variance = xp.einsum("ij,ij->i", centered, centered)[:, None] / m
-    inv_std = 1.0 / xp.sqrt(variance + eps)
+    inv_std = (variance + eps) ** -0.5
     centered *= inv_std  # centered becomes xhat in place: it is not needed again
     return inv_std
 
@@ -163,25 +163,24 @@ class LayerNormFunction(Function):
         xp = get_array_module(normalized)
         rows, m = normalized.shape
         grad_rows = grad_output.reshape(rows, m)
-        blocks = _row_blocks(normalized, rows)
-        grad_x = xp.empty_like(normalized) if needs_x else None
-        grad_weight = xp.zeros(m, dtype=normalized.dtype) if needs_weight else None
-        grad_bias = xp.zeros(m, dtype=normalized.dtype) if needs_bias else None
-        grad_normalized_buffer = None
-        if needs_x and weight_row is not None:  # g = dL/dy * gamma, one block at a time, always in this buffer
-            grad_normalized_buffer = xp.empty((blocks[0].stop - blocks[0].start, m), dtype=normalized.dtype)
-        for block in blocks:
-            grad_block, normalized_block = grad_rows[block], normalized[block]
-            if needs_weight:  # the parameters' sums over the rows accumulate block by block
-                grad_weight += xp.einsum("ij,ij->j", grad_block, normalized_block)
-            if needs_bias:
-                grad_bias += grad_block.sum(axis=0)
-            if needs_x:
-                grad_normalized = grad_block
+        grad_x = grad_weight = grad_bias = None
+        # The parameters' gradients are sums over all rows, each one pass without an x-sized product (einsum).
+        if needs_weight:
+            grad_weight = xp.einsum("ij,ij->j", grad_rows, normalized)
+        if needs_bias:
+            grad_bias = grad_rows.sum(axis=0)
+        if needs_x:
+            blocks = _row_blocks(normalized, rows)
+            grad_x = xp.empty_like(normalized)
+            grad_normalized_buffer = None
+            if weight_row is not None:  # g = dL/dy * gamma, one block at a time, always in this buffer
+                grad_normalized_buffer = xp.empty((blocks[0].stop - blocks[0].start, m), dtype=normalized.dtype)
+            for block in blocks:
+                grad_normalized = grad_rows[block]
                 if weight_row is not None:
-                    grad_normalized = xp.multiply(grad_block, weight_row,
-                                                  out=grad_normalized_buffer[:grad_block.shape[0]])
-                _layer_norm_grad_rows(grad_normalized, normalized_block, inv_std[block], grad_x[block])
+                    grad_normalized = xp.multiply(grad_normalized, weight_row,
+                                                  out=grad_normalized_buffer[:block.stop - block.start])
+                _layer_norm_grad_rows(grad_normalized, normalized[block], inv_std[block], grad_x[block])
         return (None if grad_x is None else grad_x.reshape(ctx.x_shape),
                 None if grad_weight is None else grad_weight.reshape(ctx.parameter_shape),
                 None if grad_bias is None else grad_bias.reshape(ctx.parameter_shape), None, None)
