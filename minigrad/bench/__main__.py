@@ -3,6 +3,7 @@
     python -m minigrad.bench                     # the full table, printed as Markdown
     python -m minigrad.bench --quick             # fewer repetitions, no memory or scaling runs
     python -m minigrad.bench --json r.json --markdown r.md --plot r.png
+    python -m minigrad.bench --threads 1         # every engine on one thread (a quieter comparison on a busy machine)
 
 Each case runs every engine in the same process, interleaved, and reports the median time, the ratio
 minigrad / engine (below 1 means minigrad is faster), and the peak memory of one call measured in a fresh process.
@@ -45,7 +46,19 @@ def machine_description():
             "date": datetime.date.today().isoformat()}
 
 
-def run(quick=False, memory=True, only=None, scaling=False):
+def limit_threads(count):
+    """Give every engine the same number of threads: PyTorch's intra-op pool, and the BLAS and OpenMP pools that
+    NumPy (and so minigrad, autograd and mygrad) calls into, through threadpoolctl (installed with scikit-learn).
+
+    On a machine whose cores are busy with other work, a BLAS call that splits a small matrix product over
+    threads waits for a core for each of them, and its time jumps by 10x from one call to the next."""
+    import torch
+    from threadpoolctl import threadpool_limits
+    torch.set_num_threads(count)
+    return threadpool_limits(limits=count)
+
+
+def run(quick=False, memory=True, only=None, scaling=False, threads=None):
     repeats = 5 if quick else 15
     bandwidth = workloads.memory_bandwidth_bytes_per_second()
     cases = workloads.all_cases(quick)
@@ -72,7 +85,10 @@ def run(quick=False, memory=True, only=None, scaling=False):
             if memory and not quick:
                 row["peak_bytes"] = measure_peak_in_subprocess(case.id, name)
             rows.append(row)
-    return {"machine": machine_description(), "copy_bandwidth_GBps": bandwidth / 1e9, "rows": rows}
+    machine = machine_description()
+    machine["threads"] = threads or "all cores"
+    machine["load_average"] = os.getloadavg()[0]
+    return {"machine": machine, "copy_bandwidth_GBps": bandwidth / 1e9, "rows": rows}
 
 
 def _format_time(seconds):
@@ -87,7 +103,9 @@ def markdown(report):
     machine = report["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
     lines = [f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['system']}; {versions}; "
-             f"{machine['date']}. Copy bandwidth {report['copy_bandwidth_GBps']:.1f} GB/s.", "",
+             f"{machine['date']}. Threads per engine: {machine.get('threads', 'all cores')}; load average at the "
+             f"end of the run {machine.get('load_average', float('nan')):.2f}. Copy bandwidth (main memory) "
+             f"{report['copy_bandwidth_GBps']:.1f} GB/s.", "",
              "| workload | size | engine | median time | minigrad / engine | peak memory | of bandwidth bound |",
              "|---|---|---|---|---|---|---|"]
     for row in report["rows"]:
@@ -126,11 +144,15 @@ def main(argv=None):
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--scaling", action="store_true", help="also time LayerNorm over sizes and the RNN over T")
     parser.add_argument("--only", help="run only cases whose id contains this text")
+    parser.add_argument("--threads", type=int, help="limit every engine to this many threads (default: all cores)")
     parser.add_argument("--json", help="write the report as JSON here")
     parser.add_argument("--markdown", help="write the table as Markdown here")
     parser.add_argument("--plot", help="write a plot of time against size here (implies --scaling)")
     args = parser.parse_args(argv)
-    report = run(quick=args.quick, memory=not args.no_memory, only=args.only, scaling=args.scaling or bool(args.plot))
+    if args.threads:
+        limit_threads(args.threads)
+    report = run(quick=args.quick, memory=not args.no_memory, only=args.only, scaling=args.scaling or bool(args.plot),
+                 threads=args.threads)
     table = markdown(report)
     print(table)
     if args.json:
