@@ -171,7 +171,10 @@ class LayerNormFunction(Function):
             grad_bias = grad_rows.sum(axis=0)
         if needs_x:
             blocks = _row_blocks(normalized, rows)
-            grad_x = xp.empty_like(normalized)
+            # dL/dx is allocated in x's shape and filled through a (rows, m) view of it: returning the array that
+            # owns its memory, not a reshaped view, spares the engine a defensive copy of it
+            grad_x = xp.empty(ctx.x_shape, dtype=normalized.dtype)
+            grad_x_rows = grad_x.reshape(rows, m)
             grad_normalized_buffer = None
             if weight_row is not None:  # g = dL/dy * gamma, one block at a time, always in this buffer
                 grad_normalized_buffer = xp.empty((blocks[0].stop - blocks[0].start, m), dtype=normalized.dtype)
@@ -180,8 +183,8 @@ class LayerNormFunction(Function):
                 if weight_row is not None:
                     grad_normalized = xp.multiply(grad_normalized, weight_row,
                                                   out=grad_normalized_buffer[:block.stop - block.start])
-                _layer_norm_grad_rows(grad_normalized, normalized[block], inv_std[block], grad_x[block])
-        return (None if grad_x is None else grad_x.reshape(ctx.x_shape),
+                _layer_norm_grad_rows(grad_normalized, normalized[block], inv_std[block], grad_x_rows[block])
+        return (grad_x,
                 None if grad_weight is None else grad_weight.reshape(ctx.parameter_shape),
                 None if grad_bias is None else grad_bias.reshape(ctx.parameter_shape), None, None)
 
