@@ -43,7 +43,42 @@ def time_interleaved(contenders, repeats, warmup=1):
 
 
 def peak_rss_bytes():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    """This process's peak resident set size, in bytes.
+
+    On Linux, from ``VmHWM`` in /proc/self/status: ``getrusage``'s ru_maxrss in a child process started by a
+    large parent begins at the parent's size at the fork, so a child smaller than its parent sees no rise at
+    all. Elsewhere, ru_maxrss."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # reported in kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB, macOS bytes
+
+
+def current_rss_bytes():
+    """This process's resident set size now (Linux), or None where /proc is unavailable."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss():
+    """Lower the recorded peak to the current size (Linux: write 5 to /proc/self/clear_refs), so that the next
+    peak is the call's own and not one left by building its inputs. Returns whether that worked."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def measure_peak_in_subprocess(case_id, contender):
