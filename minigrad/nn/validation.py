@@ -8,6 +8,20 @@ parameters and counters exactly as they were. `layer` names the caller in the me
 from minigrad.tensor import Tensor
 
 
+class Described:
+    """A module's name for error messages, ``Linear(in_features=4, out_features=2, bias=True)``, written out only
+    when a message is: the checks run on every forward call, and formatting the settings every time would cost
+    more than the checks themselves."""
+
+    __slots__ = ("module",)
+
+    def __init__(self, module):
+        self.module = module
+
+    def __str__(self):
+        return self.module._describe()
+
+
 def require_tensor(layer, value, what="input"):
     if not isinstance(value, Tensor):
         raise TypeError(f"{layer}: expected the {what} to be a minigrad Tensor, got {type(value).__name__}; "

@@ -26,7 +26,7 @@ class Linear(Module):
             init.uniform_fan_in_(self.bias, self.in_features)
 
     def forward(self, x):
-        validation.check_linear(self._describe(), x, self.weight, self.bias)
+        validation.check_linear(validation.Described(self), x, self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):

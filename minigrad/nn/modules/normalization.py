@@ -30,7 +30,7 @@ class LayerNorm(Module):
         self.register_parameter("bias", Parameter(zeros(self.normalized_shape)) if has_bias else None)
 
     def forward(self, x):
-        validation.check_layer_norm(self._describe(), x, self.normalized_shape, self.weight, self.bias)
+        validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, self.weight, self.bias)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -66,7 +66,7 @@ class BatchNorm1d(Module):
 
     def forward(self, x):
         use_batch_statistics = self.training or self.running_mean is None
-        validation.check_batch_norm(self._describe(), x, self.num_features, use_batch_statistics)
+        validation.check_batch_norm(validation.Described(self), x, self.num_features, use_batch_statistics)
         updates_running_stats = self.training and self.track_running_stats
         momentum = self.momentum
         if updates_running_stats and momentum is None:

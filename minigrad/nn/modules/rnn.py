@@ -44,7 +44,7 @@ class RNNCell(Module):
             init.uniform_fan_in_(parameter, self.hidden_size)
 
     def forward(self, x, hx=None):
-        validation.check_rnn_cell(self._describe(), x, hx, self.input_size, self.hidden_size)
+        validation.check_rnn_cell(validation.Described(self), x, hx, self.input_size, self.hidden_size)
         return F.rnn_cell(x, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
 
     def extra_repr(self):
@@ -98,7 +98,7 @@ class LayerNormRNNCell(Module):
         self.register_parameter("bias", Parameter(zeros(self.hidden_size)) if bias else None)
 
     def forward(self, x, hx=None):
-        validation.check_rnn_cell(self._describe(), x, hx, self.input_size, self.hidden_size)
+        validation.check_rnn_cell(validation.Described(self), x, hx, self.input_size, self.hidden_size)
         h = F.zeros_state(x, self.hidden_size) if hx is None else hx
         input_term = F.linear(x, self.weight_ih)
         recurrent_term = F.linear(h, self.weight_hh)
