@@ -126,6 +126,18 @@ class Tensor:
             raise RuntimeError("can't call numpy() on a tensor that requires grad; use .detach().numpy()")
         return backends.to_numpy(self.data)
 
+    def __array__(self, dtype=None, copy=None):
+        """``numpy.asarray(t)`` and ``plt.plot(t)`` see the data, as with a PyTorch CPU tensor. Only on the NumPy
+        backend: device data refuses implicit conversion (use ``t.numpy()``), as CuPy itself does."""
+        if self._requires_grad:
+            raise RuntimeError("can't convert a tensor that requires grad to a NumPy array; use .detach() first")
+        if backend_of(self.data) != "numpy":
+            raise TypeError(f"implicit conversion of a tensor on the {self.backend!r} backend to a NumPy array is "
+                            "not allowed; use .numpy() to copy it to the host explicitly")
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:

@@ -248,3 +248,18 @@ def test_data_that_is_not_numeric_is_refused():
     for data in ("abc", [object()], {"a": 1}):
         with pytest.raises(TypeError, match="tensors hold numbers"):
             minigrad.tensor(data)
+
+
+def test_numpy_asarray_sees_the_data_of_a_numpy_backed_tensor():
+    t = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]])
+    array = numpy.asarray(t)
+    assert isinstance(array, numpy.ndarray) and array.dtype == numpy.float32
+    numpy.testing.assert_array_equal(array, [[1.0, 2.0], [3.0, 4.0]])
+    assert numpy.asarray(t, dtype=numpy.float64).dtype == numpy.float64
+
+
+def test_numpy_asarray_refuses_tensors_that_require_grad_and_device_tensors():
+    with pytest.raises(RuntimeError, match="detach"):
+        numpy.asarray(minigrad.tensor([1.0], requires_grad=True))
+    with pytest.raises(TypeError, match="numpy()"):
+        numpy.asarray(minigrad.tensor([1.0], backend="strict"))
