@@ -56,10 +56,17 @@ each one page-faulting a newly allocated array in from the operating system. Fou
   statistics span the whole batch, so they come first (one pass for the mean, one blocked pass for the
   variance), and then the normalization goes block by block. On other backends (CuPy) a block is the whole
   array: a GPU has no use for CPU-cache-sized pieces and would pay a kernel launch per block.
+
+Even so NumPy makes about ten passes over memory where a compiled loop makes two. When numba is installed
+(``pip install minigrad[fast]``), the backend is NumPy and the arrays are float32 or float64, forward and backward
+hand the same formulas, written as plain loops over each row or channel, to :mod:`minigrad.nn.ops.cpu_kernels`.
+The NumPy code below stays the reference (and the path for CuPy, "strict", other dtypes, and
+``MINIGRAD_NUMBA=0``); the tests check that both paths agree.
 """
 
 from minigrad.autograd.function import Function
 from minigrad.backends import find_backend, get_array_module
+from minigrad.nn.ops import cpu_kernels
 
 BLOCK_BYTES = 256 * 1024  # a block of rows plus its few same-sized intermediates fits easily in a 1-2 MiB L2
 
@@ -125,6 +132,44 @@ def _layer_norm_grad_rows(grad_normalized, normalized, inv_std, grad_input_out):
     return grad_input
 
 
+def _present(*arrays):
+    """The arrays that are not None (optional gain and shift)."""
+    return [array for array in arrays if array is not None]
+
+
+def _layer_norm_forward_compiled(ctx, x_rows, weight_row, bias_row, eps):
+    """LayerNormFunction.forward through the compiled per-row loop: the same xhat, r and y, the same saved arrays."""
+    xp = get_array_module(x_rows)
+    rows, m = x_rows.shape
+    x_rows = xp.ascontiguousarray(x_rows)
+    normalized = xp.empty_like(x_rows)
+    inv_std = xp.empty((rows, 1), dtype=x_rows.dtype)
+    affine = weight_row is not None or bias_row is not None
+    output = xp.empty_like(x_rows) if affine else normalized
+    weight_or_one = xp.ones(m, dtype=x_rows.dtype) if weight_row is None else weight_row
+    bias_or_zero = xp.zeros(m, dtype=x_rows.dtype) if bias_row is None else bias_row
+    cpu_kernels.layer_norm_forward(x_rows, weight_or_one, bias_or_zero, eps, normalized, inv_std.reshape(rows),
+                                   output)
+    ctx.save_for_backward(normalized, inv_std, weight_row)
+    return output.reshape(ctx.x_shape)
+
+
+def _layer_norm_grad_blocks(grad_rows, weight_row, normalized, inv_std, grad_x_rows):
+    """dL/dx for all rows with NumPy, block by block, g = dL/dy * gamma formed per block in one reused buffer."""
+    xp = get_array_module(normalized)
+    rows, m = normalized.shape
+    blocks = _row_blocks(normalized, rows)
+    grad_normalized_buffer = None
+    if weight_row is not None:
+        grad_normalized_buffer = xp.empty((blocks[0].stop - blocks[0].start, m), dtype=normalized.dtype)
+    for block in blocks:
+        grad_normalized = grad_rows[block]
+        if weight_row is not None:
+            grad_normalized = xp.multiply(grad_normalized, weight_row,
+                                          out=grad_normalized_buffer[:block.stop - block.start])
+        _layer_norm_grad_rows(grad_normalized, normalized[block], inv_std[block], grad_x_rows[block])
+
+
 class LayerNormFunction(Function):
     """y = LN(x) over the last `normalized_ndim` axes, then * weight + bias (weight and bias may be None).
 
@@ -147,6 +192,10 @@ class LayerNormFunction(Function):
         x_rows = x.reshape(rows, m)
         weight_row = None if weight is None else weight.reshape(m)
         bias_row = None if bias is None else bias.reshape(m)
+        ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
+        # Dispatch: the compiled loops when they can run (NumPy arrays, float32/64, numba present), else NumPy.
+        if cpu_kernels.enabled() and cpu_kernels.usable(*_present(x_rows, weight_row, bias_row)):
+            return _layer_norm_forward_compiled(ctx, x_rows, weight_row, bias_row, eps)
         normalized = xp.empty_like(x_rows)
         inv_std = xp.empty((rows, 1), dtype=x.dtype)
         affine = weight is not None or bias is not None
@@ -156,8 +205,7 @@ class LayerNormFunction(Function):
             if affine:
                 _scale_and_shift(normalized[block], weight_row, bias_row, output[block])
         ctx.save_for_backward(normalized, inv_std, weight_row)
-        ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
-        return output.reshape(x.shape)
+        return output.reshape(ctx.x_shape)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -167,26 +215,27 @@ class LayerNormFunction(Function):
         rows, m = normalized.shape
         grad_rows = grad_output.reshape(rows, m)
         grad_x = grad_weight = grad_bias = None
+        # Dispatch as in forward: the compiled per-row loop when it can run, else the blocked NumPy formula.
+        if cpu_kernels.enabled() and cpu_kernels.usable(*_present(grad_rows, normalized, weight_row)):
+            grad_x = xp.empty(ctx.x_shape, dtype=normalized.dtype)
+            weight_or_one = xp.ones(m, dtype=normalized.dtype) if weight_row is None else weight_row
+            grad_weight, grad_bias = cpu_kernels.layer_norm_backward(
+                xp.ascontiguousarray(grad_rows), weight_or_one, normalized, inv_std.reshape(rows),
+                grad_x.reshape(rows, m), cpu_kernels.SUM_CHUNKS)
+            return (grad_x if needs_x else None,
+                    grad_weight.astype(normalized.dtype).reshape(ctx.parameter_shape) if needs_weight else None,
+                    grad_bias.astype(normalized.dtype).reshape(ctx.parameter_shape) if needs_bias else None,
+                    None, None)
         # The parameters' gradients are sums over all rows, each one pass without an x-sized product (einsum).
         if needs_weight:
             grad_weight = xp.einsum("ij,ij->j", grad_rows, normalized)
         if needs_bias:
             grad_bias = grad_rows.sum(axis=0)
         if needs_x:
-            blocks = _row_blocks(normalized, rows)
             # dL/dx is allocated in x's shape and filled through a (rows, m) view of it: returning the array that
             # owns its memory, not a reshaped view, spares the engine a defensive copy of it
             grad_x = xp.empty(ctx.x_shape, dtype=normalized.dtype)
-            grad_x_rows = grad_x.reshape(rows, m)
-            grad_normalized_buffer = None
-            if weight_row is not None:  # g = dL/dy * gamma, one block at a time, always in this buffer
-                grad_normalized_buffer = xp.empty((blocks[0].stop - blocks[0].start, m), dtype=normalized.dtype)
-            for block in blocks:
-                grad_normalized = grad_rows[block]
-                if weight_row is not None:
-                    grad_normalized = xp.multiply(grad_normalized, weight_row,
-                                                  out=grad_normalized_buffer[:block.stop - block.start])
-                _layer_norm_grad_rows(grad_normalized, normalized[block], inv_std[block], grad_x_rows[block])
+            _layer_norm_grad_blocks(grad_rows, weight_row, normalized, inv_std, grad_x.reshape(rows, m))
         return (grad_x,
                 None if grad_weight is None else grad_weight.reshape(ctx.parameter_shape),
                 None if grad_bias is None else grad_bias.reshape(ctx.parameter_shape), None, None)
@@ -221,6 +270,10 @@ class BatchNormFunction(Function):
         channels = x.shape[1]
         per_channel = (1, channels) + (1,) * (x.ndim - 2)  # a (C,) vector reshaped to broadcast against x
         reduced_axes = (0,) + tuple(range(2, x.ndim))
+        ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, reduced_axes
+        if cpu_kernels.enabled() and cpu_kernels.usable(*_present(x, weight, bias, running_mean, running_var)):
+            return _batch_norm_forward_compiled(ctx, x, weight, bias, running_mean, running_var,
+                                                use_batch_statistics, momentum, eps)
         blocks = _row_blocks(x, x.shape[0])  # blocks along the batch axis
         if use_batch_statistics:
             count = x.size // channels
@@ -258,7 +311,6 @@ class BatchNormFunction(Function):
             if affine:
                 _scale_and_shift(normalized_block, weight_c, bias_c, output[block])
         ctx.save_for_backward(normalized, inv_std, weight_c)
-        ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, reduced_axes
         return output
 
     @staticmethod
@@ -269,6 +321,8 @@ class BatchNormFunction(Function):
         axes = ctx.reduced_axes
         channels = normalized.shape[1]
         grad_x = None
+        if cpu_kernels.enabled() and cpu_kernels.usable(*_present(grad_output, normalized, weight_c)):
+            return _batch_norm_backward_compiled(ctx, grad_output, normalized, inv_std, weight_c)
         # dL/dgamma and dL/dbeta: one pass over dy and xhat, without an x-sized product (einsum)
         sum_grad = grad_output.sum(axis=axes, keepdims=True)
         sum_grad_normalized = xp.einsum(_CHANNEL_SUM[normalized.ndim], grad_output, normalized).reshape(sum_grad.shape)
@@ -295,3 +349,63 @@ class BatchNormFunction(Function):
 
 
 _CHANNEL_SUM = {2: "nc,nc->c", 3: "ncl,ncl->c"}  # sum over all but the channel axis of a product, by x.ndim
+
+
+def _as_ncl(array):
+    """A C-contiguous (N, C, L) view (or copy) of an (N, C) or (N, C, L) array: the kernels' one layout."""
+    xp = get_array_module(array)
+    return xp.ascontiguousarray(array).reshape(array.shape[0], array.shape[1], -1)
+
+
+def _batch_norm_forward_compiled(ctx, x, weight, bias, running_mean, running_var, use_batch_statistics,
+                                 momentum, eps):
+    """BatchNormFunction.forward through the compiled loops: the same statistics, running-average update and
+    saved arrays as the NumPy path, with the sums in float64."""
+    xp = get_array_module(x)
+    channels = x.shape[1]
+    per_channel = (1, channels) + (1,) * (x.ndim - 2)
+    x_ncl = _as_ncl(x)
+    if use_batch_statistics:
+        mean, variance = cpu_kernels.batch_norm_statistics(x_ncl)
+        if running_mean is not None:
+            count = x.size // channels
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+            running_var *= 1 - momentum
+            running_var += momentum * variance * (count / (count - 1))
+    else:
+        mean, variance = running_mean.astype(xp.float64), running_var.astype(xp.float64)
+    inv_std = 1.0 / xp.sqrt(variance + eps)
+    normalized = xp.empty_like(x_ncl)
+    affine = weight is not None or bias is not None
+    output = xp.empty_like(x_ncl) if affine else normalized
+    cpu_kernels.batch_norm_normalize(x_ncl, mean, inv_std,
+                                     xp.ones(channels, x.dtype) if weight is None else weight,
+                                     xp.zeros(channels, x.dtype) if bias is None else bias, normalized, output)
+    ctx.save_for_backward(normalized.reshape(x.shape), inv_std.astype(x.dtype).reshape(per_channel),
+                          None if weight is None else weight.reshape(per_channel))
+    return output.reshape(x.shape)
+
+
+def _batch_norm_backward_compiled(ctx, grad_output, normalized, inv_std, weight_c):
+    """BatchNormFunction.backward through the compiled loops (the same formulas, sums in float64)."""
+    xp = get_array_module(normalized)
+    needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+    channels = normalized.shape[1]
+    grad_ncl, normalized_ncl = _as_ncl(grad_output), _as_ncl(normalized)
+    sum_grad, sum_grad_normalized = cpu_kernels.batch_norm_gradient_sums(grad_ncl, normalized_ncl)
+    grad_x = None
+    if needs_x:
+        scale = inv_std.reshape(channels) if weight_c is None else (weight_c * inv_std).reshape(channels)
+        if ctx.use_batch_statistics:
+            count = normalized.size // channels
+            grad_x = xp.empty_like(normalized_ncl)
+            cpu_kernels.batch_norm_backward(grad_ncl, normalized_ncl, scale.astype(xp.float64), sum_grad / count,
+                                            sum_grad_normalized / count, grad_x)
+            grad_x = grad_x.reshape(normalized.shape)
+        else:
+            grad_x = grad_output * scale.reshape(inv_std.shape)
+    dtype = normalized.dtype
+    return (grad_x,
+            sum_grad_normalized.astype(dtype) if needs_weight else None,
+            sum_grad.astype(dtype) if needs_bias else None, None, None, None, None, None)  # sum over all but the channel axis of a product, by x.ndim

@@ -1,0 +1,144 @@
+"""The compiled LayerNorm/BatchNorm loops (minigrad.nn.ops.cpu_kernels) against the NumPy reference path.
+
+Each case runs the same fused op twice, with MINIGRAD_NUMBA=0 (the NumPy formulas) and MINIGRAD_NUMBA=1 (the
+compiled loops), on the NumPy backend whatever MINIGRAD_BACKEND says, and compares the output, every gradient and the running statistics: to 1e-12 in float64 and
+1e-5 in float32. Gradcheck and the float32 large-mean accuracy run on the compiled path.
+"""
+
+import numpy
+import pytest
+
+import minigrad
+from minigrad.nn import functional as F
+from minigrad.nn.ops import cpu_kernels
+from tests.helpers import assert_close
+
+pytestmark = pytest.mark.skipif(cpu_kernels.numba is None, reason="numba is not installed (pip install minigrad[fast])")
+
+TOLERANCE = {numpy.float64: 1e-12, numpy.float32: 1e-5}
+
+
+def _inputs(x_shape, parameter_shape, affine, dtype, seed=0):
+    rng = numpy.random.default_rng(seed)
+    arrays = [rng.standard_normal(x_shape) * 2 + 0.5]
+    if affine in ("weight", "both"):
+        arrays.append(rng.standard_normal(parameter_shape))
+    if affine in ("bias", "both"):
+        arrays.append(rng.standard_normal(parameter_shape))
+    arrays.append(rng.standard_normal(x_shape))  # dL/dy
+    return [array.astype(dtype) for array in arrays]
+
+
+def _run(monkeypatch, use_numba, function, arrays, running=None):
+    """Forward and backward of function(x, *parameters) with the given path; returns output, grads, running."""
+    monkeypatch.setenv("MINIGRAD_NUMBA", "1" if use_numba else "0")
+    *values, grad_output = arrays
+    leaves = [minigrad.tensor(value.copy(), requires_grad=True, backend="numpy") for value in values]
+    running_tensors = None if running is None else [minigrad.tensor(array.copy(), backend="numpy") for array in running]
+    output = function(*leaves, running_tensors)
+    output.backward(minigrad.tensor(grad_output, backend="numpy"))
+    results = [output.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves]
+    if running_tensors is not None:
+        results += [tensor.numpy() for tensor in running_tensors]
+    return results
+
+
+def _compare(monkeypatch, function, arrays, dtype, running=None):
+    reference = _run(monkeypatch, False, function, arrays, running)
+    compiled = _run(monkeypatch, True, function, arrays, running)
+    for index, (actual, expected) in enumerate(zip(compiled, reference)):
+        assert actual.dtype == expected.dtype, f"result {index}"
+        assert_close(actual, expected, atol=TOLERANCE[dtype], rtol=TOLERANCE[dtype], what=f"result {index}")
+
+
+def _layer_norm(normalized_shape, affine):
+    def call(x, *rest):
+        parameters, _ = rest[:-1], rest[-1]
+        weight = parameters[0] if affine in ("weight", "both") else None
+        bias = parameters[-1] if affine in ("bias", "both") else None
+        return F.layer_norm(x, normalized_shape, weight, bias)
+    return call
+
+
+@pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
+@pytest.mark.parametrize("affine", ["none", "weight", "bias", "both"])
+@pytest.mark.parametrize("x_shape, normalized_shape", [((5, 7), (7,)), ((2, 3, 4, 6), (4, 6))])
+def test_layer_norm_compiled_equals_numpy(monkeypatch, dtype, affine, x_shape, normalized_shape):
+    arrays = _inputs(x_shape, normalized_shape, affine, dtype)
+    _compare(monkeypatch, _layer_norm(normalized_shape, affine), arrays, dtype)
+
+
+def _batch_norm(training, affine):
+    def call(x, *rest):
+        parameters, running = rest[:-1], rest[-1]
+        weight = parameters[0] if affine in ("weight", "both") else None
+        bias = parameters[-1] if affine in ("bias", "both") else None
+        running_mean, running_var = (None, None) if running is None else running
+        return F.batch_norm(x, running_mean, running_var, weight, bias, training=training, momentum=0.3)
+    return call
+
+
+@pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
+@pytest.mark.parametrize("affine", ["none", "both", "weight"])
+@pytest.mark.parametrize("training, with_running", [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize("x_shape", [(9, 4), (5, 4, 3)])
+def test_batch_norm_compiled_equals_numpy(monkeypatch, dtype, affine, training, with_running, x_shape):
+    arrays = _inputs(x_shape, (4,), affine, dtype)
+    running = None
+    if with_running:
+        running = [numpy.array([0.3, -0.2, 0.1, 0.5], dtype), numpy.array([0.8, 1.5, 0.6, 2.0], dtype)]
+    _compare(monkeypatch, _batch_norm(training, affine), arrays, dtype, running)
+
+
+def test_a_non_contiguous_input_takes_the_compiled_path_correctly(monkeypatch):
+    x = numpy.random.default_rng(1).standard_normal((6, 5)).T  # a transposed view, not C-contiguous
+    grad_output = numpy.random.default_rng(2).standard_normal((5, 6))
+    for function in (_layer_norm((6,), "none"), _batch_norm(True, "none")):
+        reference = _run(monkeypatch, False, function, [x, grad_output])
+        compiled = _run(monkeypatch, True, function, [x, grad_output])
+        for actual, expected in zip(compiled, reference):
+            assert_close(actual, expected, atol=1e-12)
+
+
+def test_the_switch_selects_the_path(monkeypatch):
+    """MINIGRAD_NUMBA=0 turns the compiled path off; the kernels are used by default (so the tests above compare
+    two different paths, not one path with itself)."""
+    monkeypatch.setenv("MINIGRAD_NUMBA", "0")
+    assert not cpu_kernels.enabled()
+    monkeypatch.setenv("MINIGRAD_NUMBA", "1")
+    assert cpu_kernels.enabled()
+    calls = []
+    original = cpu_kernels.layer_norm_forward
+    monkeypatch.setattr(cpu_kernels, "layer_norm_forward", lambda *args: calls.append(1) or original(*args))
+    F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
+    assert calls == [1]
+
+
+def test_gradcheck_through_the_compiled_path(monkeypatch):
+    monkeypatch.setenv("MINIGRAD_NUMBA", "1")
+    rng = numpy.random.default_rng(3)
+
+    def leaf(shape):
+        return minigrad.tensor(rng.standard_normal(shape), requires_grad=True, backend="numpy")
+
+    assert minigrad.gradcheck(lambda x, w, b: F.layer_norm(x, (3, 4), w, b), [leaf((2, 3, 4)), leaf((3, 4)),
+                                                                             leaf((3, 4))])
+    assert minigrad.gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                              [leaf((6, 3, 2)), leaf((3,)), leaf((3,))])
+    assert minigrad.gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                              [leaf((7, 3)), leaf((3,)), leaf((3,))])
+
+
+@pytest.mark.parametrize("layer", ["layer_norm", "batch_norm"])
+def test_float32_large_mean_normalizes_to_unit_variance(monkeypatch, layer):
+    """Mean 1e4 and std 1e-2 in float32 (float32's spacing near 1e4 is 1e-3): the float64 sums keep it exact."""
+    monkeypatch.setenv("MINIGRAD_NUMBA", "1")
+    rng = numpy.random.default_rng(0)
+    x = (1e4 + 1e-2 * rng.standard_normal((64, 1024))).astype(numpy.float32)
+    if layer == "layer_norm":
+        output, axis = F.layer_norm(minigrad.tensor(x, backend="numpy"), 1024, eps=1e-12), 1
+    else:
+        output, axis = F.batch_norm(minigrad.tensor(x, backend="numpy"), None, None, training=True, eps=1e-12), 0
+    output = output.detach().numpy().astype(numpy.float64)
+    assert numpy.all(numpy.abs(output.var(axis=axis) - 1) < 1e-4)
+    assert numpy.all(numpy.abs(output.mean(axis=axis)) < 1e-4)
