@@ -187,12 +187,18 @@ def batch_norm_normalize(x, mean, inv_std, weight, bias, normalized, output):
     """xhat = (x - mu) r and y = gamma xhat + beta, per channel constants, rows in parallel."""
     n, channels, length = x.shape
     for i in _prange(n):
-        for c in range(channels):
-            mu, r, gamma, beta = mean[c], inv_std[c], weight[c], bias[c]
-            for l in range(length):
-                xhat = (x[i, c, l] - mu) * r
-                normalized[i, c, l] = xhat
-                output[i, c, l] = xhat * gamma + beta
+        if length == 1:  # (N, C): the channel loop innermost, so it vectorizes
+            for c in range(channels):
+                xhat = (x[i, c, 0] - mean[c]) * inv_std[c]
+                normalized[i, c, 0] = xhat
+                output[i, c, 0] = xhat * weight[c] + bias[c]
+        else:
+            for c in range(channels):
+                mu, r, gamma, beta = mean[c], inv_std[c], weight[c], bias[c]
+                for l in range(length):
+                    xhat = (x[i, c, l] - mu) * r
+                    normalized[i, c, l] = xhat
+                    output[i, c, l] = xhat * gamma + beta
 
 
 @_jit
@@ -200,7 +206,12 @@ def batch_norm_backward(grad_output, normalized, scale, mean_grad, mean_grad_xha
     """dL/dx = gamma r (dL/dy - mean(dL/dy) - xhat mean(dL/dy xhat)), with scale = gamma r, rows in parallel."""
     n, channels, length = normalized.shape
     for i in _prange(n):
-        for c in range(channels):
-            s, mg, mgx = scale[c], mean_grad[c], mean_grad_xhat[c]
-            for l in range(length):
-                grad_x[i, c, l] = s * (grad_output[i, c, l] - mg - normalized[i, c, l] * mgx)
+        if length == 1:  # (N, C): the channel loop innermost, so it vectorizes
+            for c in range(channels):
+                grad_x[i, c, 0] = scale[c] * (grad_output[i, c, 0] - mean_grad[c]
+                                              - normalized[i, c, 0] * mean_grad_xhat[c])
+        else:
+            for c in range(channels):
+                s, mg, mgx = scale[c], mean_grad[c], mean_grad_xhat[c]
+                for l in range(length):
+                    grad_x[i, c, l] = s * (grad_output[i, c, l] - mg - normalized[i, c, l] * mgx)
