@@ -399,10 +399,11 @@ def _batch_norm_backward_compiled(ctx, grad_output, normalized, inv_std, weight_
         scale = inv_std.reshape(channels) if weight_c is None else (weight_c * inv_std).reshape(channels)
         if ctx.use_batch_statistics:
             count = normalized.size // channels
-            grad_x = xp.empty_like(normalized_ncl)
+            # allocated in x's shape and filled through an (N, C, L) view: returning the array that owns its
+            # memory, not a reshaped view, spares the engine a defensive copy of it
+            grad_x = xp.empty_like(normalized)
             cpu_kernels.batch_norm_backward(grad_ncl, normalized_ncl, scale.astype(xp.float64), sum_grad / count,
-                                            sum_grad_normalized / count, grad_x)
-            grad_x = grad_x.reshape(normalized.shape)
+                                            sum_grad_normalized / count, grad_x.reshape(normalized_ncl.shape))
         else:
             grad_x = grad_output * scale.reshape(inv_std.shape)
     dtype = normalized.dtype
