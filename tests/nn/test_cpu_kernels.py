@@ -18,6 +18,12 @@ pytestmark = pytest.mark.skipif(cpu_kernels.numba is None, reason="numba is not 
 TOLERANCE = {numpy.float64: 1e-12, numpy.float32: 1e-5}
 
 
+@pytest.fixture(autouse=True)
+def kernels_for_every_size(monkeypatch):
+    """The kernels normally start at MIN_ELEMENTS elements; these tests reach them with small arrays."""
+    monkeypatch.setattr(cpu_kernels, "MIN_ELEMENTS", 0)
+
+
 def _inputs(x_shape, parameter_shape, affine, dtype, seed=0):
     rng = numpy.random.default_rng(seed)
     arrays = [rng.standard_normal(x_shape) * 2 + 0.5]
@@ -110,6 +116,9 @@ def test_the_switch_selects_the_path(monkeypatch):
     calls = []
     original = cpu_kernels.layer_norm_forward
     monkeypatch.setattr(cpu_kernels, "layer_norm_forward", lambda *args: calls.append(1) or original(*args))
+    F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
+    assert calls == [1]
+    monkeypatch.setattr(cpu_kernels, "MIN_ELEMENTS", 7)  # small arrays take the NumPy path
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
     assert calls == [1]
 
