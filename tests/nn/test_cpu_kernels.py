@@ -18,10 +18,15 @@ pytestmark = pytest.mark.skipif(cpu_kernels.numba is None, reason="numba is not 
 TOLERANCE = {numpy.float64: 1e-12, numpy.float32: 1e-5}
 
 
-@pytest.fixture(autouse=True)
-def kernels_for_every_size(monkeypatch):
-    """The kernels normally start at MIN_ELEMENTS elements; these tests reach them with small arrays."""
-    monkeypatch.setattr(cpu_kernels, "MIN_ELEMENTS", 0)
+@pytest.fixture(autouse=True, params=["serial", "parallel"])
+def build(request, monkeypatch):
+    """Every test runs with each build of the kernels: the parallel one normally starts at PARALLEL_MIN_ELEMENTS
+    elements, and these tests reach it with small arrays by lowering that to 0."""
+    if request.param == "parallel":
+        monkeypatch.setattr(cpu_kernels, "PARALLEL_MIN_ELEMENTS", 0)
+    else:
+        monkeypatch.setattr(cpu_kernels, "PARALLEL_MIN_ELEMENTS", 1 << 62)
+    return request.param
 
 
 def _inputs(x_shape, parameter_shape, affine, dtype, seed=0):
@@ -106,21 +111,29 @@ def test_a_non_contiguous_input_takes_the_compiled_path_correctly(monkeypatch):
             assert_close(actual, expected, atol=1e-12)
 
 
-def test_the_switch_selects_the_path(monkeypatch):
+def test_the_switch_selects_the_path(monkeypatch, build):
     """MINIGRAD_NUMBA=0 turns the compiled path off; the kernels are used by default (so the tests above compare
-    two different paths, not one path with itself)."""
+    two different paths, not one path with itself), in the build the size selects."""
     monkeypatch.setenv("MINIGRAD_NUMBA", "0")
     assert not cpu_kernels.enabled()
     monkeypatch.setenv("MINIGRAD_NUMBA", "1")
     assert cpu_kernels.enabled()
     calls = []
-    original = cpu_kernels.layer_norm_forward
-    monkeypatch.setattr(cpu_kernels, "layer_norm_forward", lambda *args: calls.append(1) or original(*args))
+    kernel = cpu_kernels.layer_norm_forward
+    for name in ("serial", "parallel"):
+        original = getattr(kernel, name)
+        monkeypatch.setattr(kernel, name, lambda *args, name=name, original=original: calls.append(name) or original(*args))
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
-    assert calls == [1]
-    monkeypatch.setattr(cpu_kernels, "MIN_ELEMENTS", 7)  # small arrays take the NumPy path
+    assert calls == [build]
+    monkeypatch.setenv("MINIGRAD_NUMBA", "0")
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
-    assert calls == [1]
+    assert calls == [build]
+
+
+def test_float16_and_integer_arrays_take_the_numpy_path():
+    assert not cpu_kernels.usable(numpy.ones(4, numpy.float16))
+    assert not cpu_kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float64))
+    assert cpu_kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float32))
 
 
 def test_gradcheck_through_the_compiled_path(monkeypatch):
@@ -151,3 +164,14 @@ def test_float32_large_mean_normalizes_to_unit_variance(monkeypatch, layer):
     output = output.detach().numpy().astype(numpy.float64)
     assert numpy.all(numpy.abs(output.var(axis=axis) - 1) < 1e-4)
     assert numpy.all(numpy.abs(output.mean(axis=axis)) < 1e-4)
+
+
+def test_a_constant_row_with_eps_zero_gives_nan_as_numpy_does(monkeypatch):
+    """0/0 in the compiled loop is a NaN, as in NumPy, and not a Python ZeroDivisionError."""
+    x = minigrad.tensor(numpy.zeros((3, 4)), backend="numpy")
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        monkeypatch.setenv("MINIGRAD_NUMBA", "0")
+        expected = F.layer_norm(x, 4, eps=0.0).numpy()
+        monkeypatch.setenv("MINIGRAD_NUMBA", "1")
+        actual = F.layer_norm(x, 4, eps=0.0).numpy()
+    assert numpy.isnan(expected).all() and numpy.isnan(actual).all()

@@ -57,9 +57,9 @@ each one page-faulting a newly allocated array in from the operating system. Fou
   variance), and then the normalization goes block by block. On other backends (CuPy) a block is the whole
   array: a GPU has no use for CPU-cache-sized pieces and would pay a kernel launch per block.
 
-Even so NumPy makes about ten passes over memory where a compiled loop makes two. When numba is installed
-(``pip install minigrad[fast]``), the backend is NumPy and the arrays are float32 or float64 with at least
-``cpu_kernels.MIN_ELEMENTS`` elements (256 Ki: smaller ones do not repay starting threads), forward and backward
+Even so NumPy makes about ten passes over memory where a compiled loop makes two, and on a small array (an RNN
+step's 32x128) the cost is the dozen NumPy calls rather than memory. When numba is installed
+(``pip install minigrad[fast]``), the backend is NumPy and the arrays are float32 or float64, forward and backward
 hand the same formulas, written as plain loops over each row or channel, to :mod:`minigrad.nn.ops.cpu_kernels`.
 The NumPy code below stays the reference (and the path for CuPy, "strict", other dtypes, and
 ``MINIGRAD_NUMBA=0``); the tests check that both paths agree.
@@ -195,7 +195,7 @@ class LayerNormFunction(Function):
         bias_row = None if bias is None else bias.reshape(m)
         ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
         # Dispatch: the compiled loops when they can run (NumPy arrays, float32/64, numba present), else NumPy.
-        if cpu_kernels.enabled() and cpu_kernels.usable(*_present(x_rows, weight_row, bias_row)):
+        if cpu_kernels.usable(*_present(x_rows, weight_row, bias_row)):
             return _layer_norm_forward_compiled(ctx, x_rows, weight_row, bias_row, eps)
         normalized = xp.empty_like(x_rows)
         inv_std = xp.empty((rows, 1), dtype=x.dtype)
@@ -217,7 +217,7 @@ class LayerNormFunction(Function):
         grad_rows = grad_output.reshape(rows, m)
         grad_x = grad_weight = grad_bias = None
         # Dispatch as in forward: the compiled per-row loop when it can run, else the blocked NumPy formula.
-        if cpu_kernels.enabled() and cpu_kernels.usable(*_present(grad_rows, normalized, weight_row)):
+        if cpu_kernels.usable(*_present(grad_rows, normalized, weight_row)):
             grad_x = xp.empty(ctx.x_shape, dtype=normalized.dtype)
             weight_or_one = xp.ones(m, dtype=normalized.dtype) if weight_row is None else weight_row
             grad_weight, grad_bias = cpu_kernels.layer_norm_backward(
@@ -272,7 +272,7 @@ class BatchNormFunction(Function):
         per_channel = (1, channels) + (1,) * (x.ndim - 2)  # a (C,) vector reshaped to broadcast against x
         reduced_axes = (0,) + tuple(range(2, x.ndim))
         ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, reduced_axes
-        if cpu_kernels.enabled() and cpu_kernels.usable(*_present(x, weight, bias, running_mean, running_var)):
+        if cpu_kernels.usable(*_present(x, weight, bias, running_mean, running_var)):
             return _batch_norm_forward_compiled(ctx, x, weight, bias, running_mean, running_var,
                                                 use_batch_statistics, momentum, eps)
         blocks = _row_blocks(x, x.shape[0])  # blocks along the batch axis
@@ -322,7 +322,7 @@ class BatchNormFunction(Function):
         axes = ctx.reduced_axes
         channels = normalized.shape[1]
         grad_x = None
-        if cpu_kernels.enabled() and cpu_kernels.usable(*_present(grad_output, normalized, weight_c)):
+        if cpu_kernels.usable(*_present(grad_output, normalized, weight_c)):
             return _batch_norm_backward_compiled(ctx, grad_output, normalized, inv_std, weight_c)
         # dL/dgamma and dL/dbeta: one pass over dy and xhat, without an x-sized product (einsum)
         sum_grad = grad_output.sum(axis=axes, keepdims=True)
@@ -410,4 +410,4 @@ def _batch_norm_backward_compiled(ctx, grad_output, normalized, inv_std, weight_
     dtype = normalized.dtype
     return (grad_x,
             sum_grad_normalized.astype(dtype) if needs_weight else None,
-            sum_grad.astype(dtype) if needs_bias else None, None, None, None, None, None)  # sum over all but the channel axis of a product, by x.ndim
+            sum_grad.astype(dtype) if needs_bias else None, None, None, None, None, None)
