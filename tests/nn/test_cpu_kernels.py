@@ -1,7 +1,7 @@
 """The compiled LayerNorm/BatchNorm loops (minigrad.nn.ops.cpu_kernels) against the NumPy reference path.
 
-Each case runs the same fused op twice, with MINIGRAD_NUMBA=0 (the NumPy formulas) and MINIGRAD_NUMBA=1 (the
-compiled loops), on the NumPy backend whatever MINIGRAD_BACKEND says, and compares the output, every gradient and the running statistics: to 1e-12 in float64 and
+Each case runs the same fused op twice, with the switch off (``ENABLED = False``, what MINIGRAD_NUMBA=0 sets: the
+NumPy formulas) and on (the compiled loops), on the NumPy backend whatever MINIGRAD_BACKEND says, and compares the output, every gradient and the running statistics: to 1e-12 in float64 and
 1e-5 in float32. Gradcheck and the float32 large-mean accuracy run on the compiled path.
 """
 
@@ -42,7 +42,7 @@ def _inputs(x_shape, parameter_shape, affine, dtype, seed=0):
 
 def _run(monkeypatch, use_numba, function, arrays, running=None):
     """Forward and backward of function(x, *parameters) with the given path; returns output, grads, running."""
-    monkeypatch.setenv("MINIGRAD_NUMBA", "1" if use_numba else "0")
+    monkeypatch.setattr(cpu_kernels, "ENABLED", use_numba)
     *values, grad_output = arrays
     leaves = [minigrad.tensor(value.copy(), requires_grad=True, backend="numpy") for value in values]
     running_tensors = None if running is None else [minigrad.tensor(array.copy(), backend="numpy") for array in running]
@@ -112,11 +112,11 @@ def test_a_non_contiguous_input_takes_the_compiled_path_correctly(monkeypatch):
 
 
 def test_the_switch_selects_the_path(monkeypatch, build):
-    """MINIGRAD_NUMBA=0 turns the compiled path off; the kernels are used by default (so the tests above compare
+    """The switch (MINIGRAD_NUMBA=0 at start-up) turns the compiled path off; the kernels are used by default (so the tests above compare
     two different paths, not one path with itself), in the build the size selects."""
-    monkeypatch.setenv("MINIGRAD_NUMBA", "0")
+    monkeypatch.setattr(cpu_kernels, "ENABLED", False)
     assert not cpu_kernels.enabled()
-    monkeypatch.setenv("MINIGRAD_NUMBA", "1")
+    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
     assert cpu_kernels.enabled()
     calls = []
     kernel = cpu_kernels.layer_norm_forward
@@ -125,7 +125,7 @@ def test_the_switch_selects_the_path(monkeypatch, build):
         monkeypatch.setattr(kernel, name, lambda *args, name=name, original=original: calls.append(name) or original(*args))
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
     assert calls == [build]
-    monkeypatch.setenv("MINIGRAD_NUMBA", "0")
+    monkeypatch.setattr(cpu_kernels, "ENABLED", False)
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
     assert calls == [build]
 
@@ -137,7 +137,7 @@ def test_float16_and_integer_arrays_take_the_numpy_path():
 
 
 def test_gradcheck_through_the_compiled_path(monkeypatch):
-    monkeypatch.setenv("MINIGRAD_NUMBA", "1")
+    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
     rng = numpy.random.default_rng(3)
 
     def leaf(shape):
@@ -154,7 +154,7 @@ def test_gradcheck_through_the_compiled_path(monkeypatch):
 @pytest.mark.parametrize("layer", ["layer_norm", "batch_norm"])
 def test_float32_large_mean_normalizes_to_unit_variance(monkeypatch, layer):
     """Mean 1e4 and std 1e-2 in float32 (float32's spacing near 1e4 is 1e-3): the float64 sums keep it exact."""
-    monkeypatch.setenv("MINIGRAD_NUMBA", "1")
+    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
     rng = numpy.random.default_rng(0)
     x = (1e4 + 1e-2 * rng.standard_normal((64, 1024))).astype(numpy.float32)
     if layer == "layer_norm":
@@ -170,8 +170,19 @@ def test_a_constant_row_with_eps_zero_gives_nan_as_numpy_does(monkeypatch):
     """0/0 in the compiled loop is a NaN, as in NumPy, and not a Python ZeroDivisionError."""
     x = minigrad.tensor(numpy.zeros((3, 4)), backend="numpy")
     with numpy.errstate(divide="ignore", invalid="ignore"):
-        monkeypatch.setenv("MINIGRAD_NUMBA", "0")
+        monkeypatch.setattr(cpu_kernels, "ENABLED", False)
         expected = F.layer_norm(x, 4, eps=0.0).numpy()
-        monkeypatch.setenv("MINIGRAD_NUMBA", "1")
+        monkeypatch.setattr(cpu_kernels, "ENABLED", True)
         actual = F.layer_norm(x, 4, eps=0.0).numpy()
     assert numpy.isnan(expected).all() and numpy.isnan(actual).all()
+
+
+def test_the_environment_variable_turns_the_kernels_off_in_a_new_process():
+    import os
+    import subprocess
+    import sys
+    code = "from minigrad.nn.ops import cpu_kernels; print(cpu_kernels.enabled())"
+    for value, expected in (("0", "False"), ("1", "True")):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                env={**os.environ, "MINIGRAD_NUMBA": value})
+        assert result.stdout.strip() == expected

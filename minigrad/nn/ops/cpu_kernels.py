@@ -25,8 +25,8 @@ parallel, and the partials are added up in a fixed order, so the result does not
 Rows and chunks run in parallel only for large arrays (PARALLEL_MIN_ELEMENTS); smaller ones run the serial build
 of the same loop, which for the 32x128 LayerNorm of an RNN step takes about 4 us where NumPy's formula takes 20.
 
-Switch: set the environment variable ``MINIGRAD_NUMBA=0`` to force the NumPy path (read on every call, so tests
-can compare the two). Without numba installed (``pip install minigrad[fast]``) the NumPy path runs as well.
+Switch: set the environment variable ``MINIGRAD_NUMBA=0`` before starting Python to force the NumPy path (tests
+set ``ENABLED`` instead, to compare the two). Without numba installed (``pip install minigrad[fast]``) the NumPy path runs as well.
 """
 
 import functools
@@ -41,9 +41,14 @@ except ImportError:  # the optional extra is not installed: the NumPy path is us
     numba = None
 
 
+# The switch, read once when minigrad.nn is first used (reading the environment costs a microsecond, a fifth of a
+# small LayerNorm kernel, on every call). Tests set this attribute to compare the two paths.
+ENABLED = os.environ.get("MINIGRAD_NUMBA", "1") != "0"
+
+
 def enabled():
-    """True when the compiled kernels may be used: numba imports and MINIGRAD_NUMBA is not "0"."""
-    return numba is not None and os.environ.get("MINIGRAD_NUMBA", "1") != "0"
+    """True when the compiled kernels may be used: numba imports and MINIGRAD_NUMBA was not "0"."""
+    return numba is not None and ENABLED
 
 
 # Each kernel is compiled twice. From this many elements on, the parallel build runs, its rows spread over
@@ -63,7 +68,7 @@ FASTMATH = {"reassoc", "contract"}
 
 
 def usable(*arrays):
-    """True when the compiled kernels may run on these arrays: numba is there, MINIGRAD_NUMBA is not "0", and
+    """True when the compiled kernels may run on these arrays: numba is there, MINIGRAD_NUMBA was not "0", and
     every array is a plain NumPy float32/float64 array of one dtype (contiguity is fixed by callers)."""
     dtype = arrays[0].dtype
     if dtype != np.float32 and dtype != np.float64:
@@ -107,6 +112,14 @@ def _jit(function):
 _prange = range if numba is None else numba.prange
 
 SUM_CHUNKS = 16  # partial sums over rows (BatchNorm's statistics, LayerNorm's dgamma and dbeta): fixed, so results do not depend on the number of threads
+
+
+def sum_chunks(size):
+    """How many chunks of partial sums a kernel on an array of `size` elements uses: SUM_CHUNKS for the parallel
+    build (one or more chunks per thread), 1 for the serial build, which has no threads to share the chunks and
+    would only allocate and add up SUM_CHUNKS rows of partial sums. Both depend on the size alone, never on the
+    thread count, so a given input always gives the same bits."""
+    return SUM_CHUNKS if size >= PARALLEL_MIN_ELEMENTS else 1
 
 
 # --- LayerNorm: x as (rows, m), one group per row ------------------------------------------------------------------
@@ -217,16 +230,16 @@ def batch_norm_statistics(x):
     channels = x.shape[1]
     count = x.shape[0] * x.shape[2]
     zero = np.zeros(channels)
-    total, _ = _channel_sums(x, zero, x, zero, SUM_CHUNKS)
+    total, _ = _channel_sums(x, zero, x, zero, sum_chunks(x.size))
     mean = total / count
-    _, squares = _channel_sums(x, mean, x, mean, SUM_CHUNKS)
+    _, squares = _channel_sums(x, mean, x, mean, sum_chunks(x.size))
     return mean, squares / count
 
 
 def batch_norm_gradient_sums(grad_output, normalized):
     """sum(dL/dy) and sum(dL/dy xhat) per channel (float64): dL/dbeta and dL/dgamma, and the two sums of backward."""
     zero = np.zeros(normalized.shape[1])
-    return _channel_sums(grad_output, zero, normalized, zero, SUM_CHUNKS)
+    return _channel_sums(grad_output, zero, normalized, zero, sum_chunks(normalized.size))
 
 
 @_jit

@@ -222,7 +222,7 @@ class LayerNormFunction(Function):
             weight_or_one = xp.ones(m, dtype=normalized.dtype) if weight_row is None else weight_row
             grad_weight, grad_bias = cpu_kernels.layer_norm_backward(
                 xp.ascontiguousarray(grad_rows), weight_or_one, normalized, inv_std.reshape(rows),
-                grad_x.reshape(rows, m), cpu_kernels.SUM_CHUNKS)
+                grad_x.reshape(rows, m), cpu_kernels.sum_chunks(rows * m))
             return (grad_x if needs_x else None,
                     grad_weight.astype(normalized.dtype).reshape(ctx.parameter_shape) if needs_weight else None,
                     grad_bias.astype(normalized.dtype).reshape(ctx.parameter_shape) if needs_bias else None,
