@@ -19,6 +19,7 @@ from minigrad.backends import (BackendUnavailableError, get_array_module, get_ba
                                use_backend)
 from minigrad.creation import (arange, full, get_default_dtype, ones, ones_like, rand, randn, set_default_dtype,
                                tensor, zeros, zeros_like)
+from minigrad.denormals import get_flush_denormal, set_flush_denormal
 from minigrad.random import manual_seed
 from minigrad.tensor import Tensor
 
