@@ -19,6 +19,7 @@ The setting belongs to the calling thread. NumPy's elementwise loops and minigra
 in that thread; worker threads of BLAS or of numba keep their own setting.
 """
 
+import functools
 import platform
 import sys
 
@@ -28,6 +29,7 @@ _ENVIRONMENT_WORDS = 8  # glibc's fenv_t on x86-64: 32 bytes, the last 4 of whic
 _MXCSR_WORD = 7
 
 
+@functools.lru_cache(maxsize=None)  # looked up once: platform.libc_ver() reads the Python executable's file
 def _libm():
     """The C math library, where this platform's environment record has the layout above; otherwise None."""
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64") or platform.libc_ver()[0] != "glibc":

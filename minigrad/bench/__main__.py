@@ -67,8 +67,7 @@ def run(quick=False, memory=True, only=None, scaling=False, threads=None):
     bandwidth = workloads.memory_bandwidth_bytes_per_second()
     cases = workloads.all_cases(quick)
     if scaling:
-        cases += (workloads.normalization_cases("layernorm", quick, workloads.SCALING_SIZES)
-                  + workloads.rnn_cases(quick, workloads.SCALING_LENGTHS))
+        cases += workloads.scaling_cases(quick)
     rows = []
     seen = set()
     for case in cases:
@@ -127,16 +126,21 @@ def plot(report, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for axis, workload, x_label in ((axes[0], "LayerNorm fwd+bwd", "rows (x 1024 features)"),
-                                    (axes[1], "separate-LN RNN train step", "sequence length T")):
-        rows = [r for r in report["rows"] if r["workload"] == workload]
-        for engine in sorted({r["engine"] for r in rows}):
-            points = sorted((float(r["size"].split("x")[0].lstrip("T=")), r["seconds"]) for r in rows
-                            if r["engine"] == engine)
-            axis.loglog(*zip(*points), marker="o", label=engine)
+    panels = ((axes[0], "LayerNorm fwd+bwd", ["LayerNorm fwd+bwd"], "rows (x 1024 features)"),
+              (axes[1], "separate-LN RNN train step",
+               [workloads.RNN_WORKLOAD, workloads.RNN_FLUSHED_WORKLOAD], "sequence length T"))
+    for axis, title, workload_names, x_label in panels:
+        for workload in workload_names:
+            rows = [r for r in report["rows"] if r["workload"] == workload]
+            flushed = workload == workloads.RNN_FLUSHED_WORKLOAD
+            for engine in sorted({r["engine"] for r in rows}):
+                points = sorted((float(r["size"].split("x")[0].lstrip("T=")), r["seconds"]) for r in rows
+                                if r["engine"] == engine)
+                axis.loglog(*zip(*points), marker="o", linestyle="--" if flushed else "-",
+                            label=engine + (", subnormals flushed" if flushed else ""))
         axis.set_xlabel(x_label)
         axis.set_ylabel("median time per call (s)")
-        axis.set_title(workload)
+        axis.set_title(title)
         axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -199,7 +199,19 @@ def _adding_batch(steps):
     return inputs, targets
 
 
-def _rnn_minigrad(steps):
+def _flushing_subnormals(call, set_flush_denormal):
+    """`call` run with subnormal floats flushed to zero (each engine through its own switch, which sets the same
+    CPU flags of this thread), then the default restored. See :mod:`minigrad.denormals` for why it matters here."""
+    def flushed_call():
+        set_flush_denormal(True)
+        try:
+            call()
+        finally:
+            set_flush_denormal(False)
+    return flushed_call
+
+
+def _rnn_minigrad(steps, flush=False):
     def setup():
         import minigrad
         from minigrad import nn, optim
@@ -219,11 +231,11 @@ def _rnn_minigrad(steps):
             loss = F.mse_loss(readout(h), targets)
             loss.backward()
             optimizer.step()
-        return call
+        return _flushing_subnormals(call, minigrad.set_flush_denormal) if flush else call
     return setup
 
 
-def _rnn_torch(steps):
+def _rnn_torch(steps, flush=False):
     def setup():
         import torch
         from torch import nn
@@ -262,14 +274,22 @@ def _rnn_torch(steps):
             loss = torch.nn.functional.mse_loss(readout(h), targets)
             loss.backward()
             optimizer.step()
-        return call
+        return _flushing_subnormals(call, torch.set_flush_denormal) if flush else call
     return setup
 
 
-def rnn_cases(quick, lengths=None):
+RNN_WORKLOAD = "separate-LN RNN train step"
+RNN_FLUSHED_WORKLOAD = "separate-LN RNN train step, subnormals flushed"
+
+
+def rnn_cases(quick, lengths=None, flush=False):
+    """The RNN step at each length T; with `flush`, the same with subnormal floats flushed to zero in both engines:
+    over long sequences the vanishing gradient passes through the subnormal range, where the CPU is slow, so
+    the default timings grow faster than T for a reason outside either engine (``python -m
+    minigrad.bench.subnormals`` counts them)."""
     lengths = lengths or [50]
-    return [Case("separate-LN RNN train step", f"T={steps}",
-                 {"minigrad": _rnn_minigrad(steps), "torch": _rnn_torch(steps)}) for steps in lengths]
+    return [Case(RNN_FLUSHED_WORKLOAD if flush else RNN_WORKLOAD, f"T={steps}",
+                 {"minigrad": _rnn_minigrad(steps, flush), "torch": _rnn_torch(steps, flush)}) for steps in lengths]
 
 
 # --- 5. one epoch of a digits MLP with BatchNorm -------------------------------------------------------------
@@ -332,8 +352,7 @@ def all_cases(quick=False):
 
 
 def find_case(case_id, quick=False):
-    for case in all_cases(quick) + normalization_cases("layernorm", quick, SCALING_SIZES) \
-            + normalization_cases("batchnorm", quick, SCALING_SIZES) + rnn_cases(quick, SCALING_LENGTHS):
+    for case in all_cases(quick) + scaling_cases(quick) + normalization_cases("batchnorm", quick, SCALING_SIZES):
         if case.id == case_id:
             return case
     raise KeyError(case_id)
@@ -341,6 +360,12 @@ def find_case(case_id, quick=False):
 
 SCALING_SIZES = [(64, 1024), (256, 1024), (1024, 1024), (4096, 1024)]
 SCALING_LENGTHS = [50, 100, 200, 400, 800]
+
+
+def scaling_cases(quick=False):
+    """How time grows with size: LayerNorm over rows, the RNN step over T (as it is, and with subnormals flushed)."""
+    return (normalization_cases("layernorm", quick, SCALING_SIZES) + rnn_cases(quick, SCALING_LENGTHS)
+            + rnn_cases(quick, SCALING_LENGTHS, flush=True))
 
 
 def last_level_cache_bytes():
