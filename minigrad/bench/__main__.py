@@ -21,7 +21,7 @@ import sys
 import numpy
 
 from minigrad.bench import workloads
-from minigrad.bench.harness import measure_peak_in_subprocess, time_interleaved
+from minigrad.bench.harness import cpu_time_counters, measure_peak_in_subprocess, steal_fraction, time_interleaved
 
 BYTES_PER_ELEMENT_FWD_BWD = 20  # float32: x, y forward; dy, x, dx backward
 
@@ -64,6 +64,7 @@ def limit_threads(count):
 
 def run(quick=False, memory=True, only=None, scaling=False, threads=None):
     repeats = 5 if quick else 15
+    counters_at_start = cpu_time_counters()
     bandwidth = workloads.memory_bandwidth_bytes_per_second()
     cases = workloads.all_cases(quick)
     if scaling:
@@ -91,6 +92,7 @@ def run(quick=False, memory=True, only=None, scaling=False, threads=None):
     machine = machine_description()
     machine["threads"] = threads or "all cores"
     machine["load_average"] = os.getloadavg()[0]
+    machine["steal_fraction"] = steal_fraction(counters_at_start, cpu_time_counters())
     return {"machine": machine, "copy_bandwidth_GBps": bandwidth / 1e9, "rows": rows}
 
 
@@ -102,13 +104,20 @@ def _format_time(seconds):
     return f"{seconds:.2f} s"
 
 
+def _steal_text(machine):
+    steal = machine.get("steal_fraction")
+    if steal is None:
+        return ""
+    return f"; CPU time stolen by the hypervisor during the run {100 * steal:.0f}%"
+
+
 def markdown(report):
     machine = report["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
     lines = [f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['system']}; {versions}; "
              f"{machine['date']}. Threads per engine: {machine.get('threads', 'all cores')}; load average at the "
-             f"end of the run {machine.get('load_average', float('nan')):.2f}. Copy bandwidth (main memory) "
-             f"{report['copy_bandwidth_GBps']:.1f} GB/s.", "",
+             f"end of the run {machine.get('load_average', float('nan')):.2f}{_steal_text(machine)}. Copy "
+             f"bandwidth (main memory) {report['copy_bandwidth_GBps']:.1f} GB/s.", "",
              "| workload | size | engine | median time | minigrad / engine | peak memory | of bandwidth bound |",
              "|---|---|---|---|---|---|---|"]
     for row in report["rows"]:

@@ -88,3 +88,25 @@ def measure_peak_in_subprocess(case_id, contender):
     if result.returncode != 0:
         return None
     return json.loads(result.stdout.strip().splitlines()[-1])["peak_bytes"]
+
+
+def cpu_time_counters():
+    """(stolen, total) CPU time of the whole machine so far, in clock ticks, from /proc/stat (Linux), or None.
+
+    "Steal" is time a virtual machine's CPUs were ready to run but the hypervisor ran someone else's: on a shared
+    cloud machine it is the main source of run-to-run noise, and the benchmark reports its share of the run."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice, already counted in user and nice]
+    return fields[7] if len(fields) > 7 else 0, sum(fields[:8])
+
+
+def steal_fraction(before, after):
+    """The share of CPU time stolen between two cpu_time_counters() readings (None where unavailable)."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+

@@ -1,0 +1,49 @@
+"""The benchmark's workloads: every case can be found by its id (the memory subprocess relies on it), every
+contender of the small cases runs, and the subnormal-flushing variant leaves the CPU setting as it found it.
+Nothing here times anything: the benchmark is a tool, not a test."""
+
+import pytest
+
+import minigrad
+from minigrad.bench import subnormals, workloads
+
+pytest.importorskip("torch")
+
+
+def test_case_ids_are_unique_and_found_by_id():
+    main_ids = [case.id for case in workloads.all_cases()]
+    assert len(main_ids) == len(set(main_ids))
+    # the scaling runs repeat some main sizes under the same id; the benchmark runs each id once
+    cases = workloads.all_cases() + workloads.scaling_cases() + workloads.normalization_cases(
+        "batchnorm", False, workloads.SCALING_SIZES)
+    for case_id in {case.id for case in cases}:
+        assert workloads.find_case(case_id).id == case_id
+    with pytest.raises(KeyError):
+        workloads.find_case("no such workload/1x1")
+
+
+SMALL = ["engine overhead (per op)/1000 ops x 8 elements", "LayerNorm fwd+bwd/64x1024",
+         "BatchNorm1d fwd+bwd (train)/64x1024", "separate-LN RNN train step/T=50",
+         "separate-LN RNN train step, subnormals flushed/T=50"]
+
+
+@pytest.mark.parametrize("case_id", SMALL)
+def test_every_contender_of_a_small_case_runs(case_id):
+    case = workloads.find_case(case_id)
+    assert "minigrad" in case.contenders and "torch" in case.contenders
+    flushing_before = minigrad.get_flush_denormal()
+    for name, setup in case.contenders.items():
+        call = setup()
+        call()
+        call()  # twice: each call clears the gradients it made, as the timed repetitions require
+        assert minigrad.get_flush_denormal() == flushing_before, name
+
+
+def test_the_subnormal_count_sees_none_on_a_short_sequence():
+    gradients = subnormals.hidden_state_gradients(10, trained_steps=1)
+    assert len(gradients) == 10 and gradients[0].shape == (workloads.RNN_BATCH, workloads.RNN_HIDDEN)
+    assert subnormals.subnormal_counts(gradients) == (0.0, 0.0)
+    import numpy
+    tiny = numpy.finfo(numpy.float32).tiny
+    with_one = [numpy.array([[tiny / 4, 1.0, 0.0, 2.0]], dtype=numpy.float32), numpy.ones((1, 4), numpy.float32)]
+    assert subnormals.subnormal_counts(with_one) == (0.5, 1 / 8)
