@@ -15,11 +15,13 @@ How: the SSE control register MXCSR has two bits for it. FTZ (flush to zero, bit
 be subnormal as 0; DAZ (denormals are zero, bit 6) reads a subnormal input as 0. They are read and written here
 through the C library's ``fegetenv``/``fesetenv``, whose environment record ends with MXCSR on x86-64 Linux.
 
-The setting belongs to the calling thread. NumPy's elementwise loops and minigrad's serial compiled kernels run
-in that thread; worker threads of BLAS or of numba keep their own setting.
+The setting belongs to the calling thread, and threads it starts afterwards inherit it (a new thread copies its
+creator's MXCSR). NumPy's elementwise loops and minigrad's serial compiled kernels run in the calling thread;
+thread pools already running (BLAS, PyTorch's, numba's once started) keep the setting they had.
 """
 
 import functools
+import os
 import platform
 import sys
 
@@ -29,10 +31,20 @@ _ENVIRONMENT_WORDS = 8  # glibc's fenv_t on x86-64: 32 bytes, the last 4 of whic
 _MXCSR_WORD = 7
 
 
-@functools.lru_cache(maxsize=None)  # looked up once: platform.libc_ver() reads the Python executable's file
+def _is_glibc():
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system, or not glibc
+        return False
+
+
+@functools.lru_cache(maxsize=None)  # looked up once per process
 def _libm():
-    """The C math library, where this platform's environment record has the layout above; otherwise None."""
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64") or platform.libc_ver()[0] != "glibc":
+    """The C math library, where this platform's environment record has the layout above; otherwise None.
+
+    (Both flags exist on the x86-64 processors in use. The DAZ bit is missing on some very early SSE2 processors,
+    where setting it would fault; PyTorch checks for it first through the FXSAVE mask, and minigrad does not.)"""
+    if sys.platform != "linux" or platform.machine() != "x86_64" or not _is_glibc():
         return None
     import ctypes.util  # here, not at the top: ``import minigrad`` loads no C library
     name = ctypes.util.find_library("m")

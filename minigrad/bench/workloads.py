@@ -201,13 +201,16 @@ def _adding_batch(steps):
 
 def _flushing_subnormals(call, set_flush_denormal):
     """`call` run with subnormal floats flushed to zero (each engine through its own switch, which sets the same
-    CPU flags of this thread), then the default restored. See :mod:`minigrad.denormals` for why it matters here."""
+    CPU flags of this thread), then the setting restored. See :mod:`minigrad.denormals` for why it matters here."""
+    from minigrad import get_flush_denormal
+
     def flushed_call():
+        before = get_flush_denormal()  # the CPU's flags, whichever engine set them
         set_flush_denormal(True)
         try:
             call()
         finally:
-            set_flush_denormal(False)
+            set_flush_denormal(before)
     return flushed_call
 
 

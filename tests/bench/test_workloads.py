@@ -47,3 +47,19 @@ def test_the_subnormal_count_sees_none_on_a_short_sequence():
     tiny = numpy.finfo(numpy.float32).tiny
     with_one = [numpy.array([[tiny / 4, 1.0, 0.0, 2.0]], dtype=numpy.float32), numpy.ones((1, 4), numpy.float32)]
     assert subnormals.subnormal_counts(with_one) == (0.5, 1 / 8)
+
+
+@pytest.mark.parametrize("flushing_before", [False, True])
+def test_the_flushed_variant_flushes_during_the_call_and_restores_the_setting(flushing_before):
+    seen = []
+    call = workloads._flushing_subnormals(lambda: seen.append(minigrad.get_flush_denormal()),
+                                          minigrad.set_flush_denormal)
+    minigrad.set_flush_denormal(flushing_before)
+    try:
+        call()
+        assert minigrad.get_flush_denormal() == flushing_before
+    finally:
+        minigrad.set_flush_denormal(False)
+    if minigrad.set_flush_denormal(False):  # where the platform supports the setting at all
+        assert seen == [True]
+

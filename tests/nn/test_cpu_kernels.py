@@ -1,8 +1,10 @@
 """The compiled LayerNorm/BatchNorm loops (minigrad.nn.ops.cpu_kernels) against the NumPy reference path.
 
 Each case runs the same fused op twice, with the switch off (``ENABLED = False``, what MINIGRAD_NUMBA=0 sets: the
-NumPy formulas) and on (the compiled loops), on the NumPy backend whatever MINIGRAD_BACKEND says, and compares the output, every gradient and the running statistics: to 1e-12 in float64 and
-1e-5 in float32. Gradcheck and the float32 large-mean accuracy run on the compiled path.
+NumPy formulas) and on (the compiled loops), on the NumPy backend whatever MINIGRAD_BACKEND says, and compares the
+output, every gradient and the running statistics: to 1e-12 in float64 and 1e-5 in float32. Gradcheck, NaN and
+infinity, and the float32 large-mean accuracy run on the compiled path. The tests that take the ``build`` fixture
+run once with each build of the kernels, serial and parallel.
 """
 
 import numpy
@@ -18,9 +20,9 @@ pytestmark = pytest.mark.skipif(cpu_kernels.numba is None, reason="numba is not 
 TOLERANCE = {numpy.float64: 1e-12, numpy.float32: 1e-5}
 
 
-@pytest.fixture(autouse=True, params=["serial", "parallel"])
+@pytest.fixture(params=["serial", "parallel"])
 def build(request, monkeypatch):
-    """Every test runs with each build of the kernels: the parallel one normally starts at PARALLEL_MIN_ELEMENTS
+    """Run a test with each build of the kernels: the parallel one normally starts at PARALLEL_MIN_ELEMENTS
     elements, and these tests reach it with small arrays by lowering that to 0."""
     if request.param == "parallel":
         monkeypatch.setattr(cpu_kernels, "PARALLEL_MIN_ELEMENTS", 0)
@@ -74,7 +76,7 @@ def _layer_norm(normalized_shape, affine):
 @pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
 @pytest.mark.parametrize("affine", ["none", "weight", "bias", "both"])
 @pytest.mark.parametrize("x_shape, normalized_shape", [((5, 7), (7,)), ((2, 3, 4, 6), (4, 6))])
-def test_layer_norm_compiled_equals_numpy(monkeypatch, dtype, affine, x_shape, normalized_shape):
+def test_layer_norm_compiled_equals_numpy(build, monkeypatch, dtype, affine, x_shape, normalized_shape):
     arrays = _inputs(x_shape, normalized_shape, affine, dtype)
     _compare(monkeypatch, _layer_norm(normalized_shape, affine), arrays, dtype)
 
@@ -93,7 +95,7 @@ def _batch_norm(training, affine):
 @pytest.mark.parametrize("affine", ["none", "both", "weight"])
 @pytest.mark.parametrize("training, with_running", [(True, True), (True, False), (False, True)])
 @pytest.mark.parametrize("x_shape", [(9, 4), (5, 4, 3)])
-def test_batch_norm_compiled_equals_numpy(monkeypatch, dtype, affine, training, with_running, x_shape):
+def test_batch_norm_compiled_equals_numpy(build, monkeypatch, dtype, affine, training, with_running, x_shape):
     arrays = _inputs(x_shape, (4,), affine, dtype)
     running = None
     if with_running:
@@ -101,7 +103,7 @@ def test_batch_norm_compiled_equals_numpy(monkeypatch, dtype, affine, training, 
     _compare(monkeypatch, _batch_norm(training, affine), arrays, dtype, running)
 
 
-def test_a_non_contiguous_input_takes_the_compiled_path_correctly(monkeypatch):
+def test_a_non_contiguous_input_takes_the_compiled_path_correctly(build, monkeypatch):
     x = numpy.random.default_rng(1).standard_normal((6, 5)).T  # a transposed view, not C-contiguous
     grad_output = numpy.random.default_rng(2).standard_normal((5, 6))
     for function in (_layer_norm((6,), "none"), _batch_norm(True, "none")):
@@ -112,8 +114,8 @@ def test_a_non_contiguous_input_takes_the_compiled_path_correctly(monkeypatch):
 
 
 def test_the_switch_selects_the_path(monkeypatch, build):
-    """The switch (MINIGRAD_NUMBA=0 at start-up) turns the compiled path off; the kernels are used by default (so the tests above compare
-    two different paths, not one path with itself), in the build the size selects."""
+    """The switch (MINIGRAD_NUMBA=0 at start-up) turns the compiled path off; the kernels are used by default (so
+    the tests above compare two different paths, not one path with itself), in the build the size selects."""
     monkeypatch.setattr(cpu_kernels, "ENABLED", False)
     assert not cpu_kernels.enabled()
     monkeypatch.setattr(cpu_kernels, "ENABLED", True)
@@ -122,7 +124,8 @@ def test_the_switch_selects_the_path(monkeypatch, build):
     kernel = cpu_kernels.layer_norm_forward
     for name in ("serial", "parallel"):
         original = getattr(kernel, name)
-        monkeypatch.setattr(kernel, name, lambda *args, name=name, original=original: calls.append(name) or original(*args))
+        monkeypatch.setattr(kernel, name,
+                            lambda *args, name=name, original=original: calls.append(name) or original(*args))
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
     assert calls == [build]
     monkeypatch.setattr(cpu_kernels, "ENABLED", False)
@@ -130,13 +133,65 @@ def test_the_switch_selects_the_path(monkeypatch, build):
     assert calls == [build]
 
 
-def test_float16_and_integer_arrays_take_the_numpy_path():
-    assert not cpu_kernels.usable(numpy.ones(4, numpy.float16))
-    assert not cpu_kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float64))
+def test_only_plain_float32_or_float64_arrays_of_one_dtype_take_the_kernels(monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
+
+    class Subclass(numpy.ndarray):
+        pass
+
     assert cpu_kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float32))
+    assert cpu_kernels.usable(numpy.ones(4, numpy.float64))
+    assert not cpu_kernels.usable(numpy.ones(4, numpy.float16))
+    assert not cpu_kernels.usable(numpy.ones(4, numpy.int64))
+    assert not cpu_kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float64))
+    assert not cpu_kernels.usable(numpy.ones(4).view(Subclass))
+    monkeypatch.setattr(cpu_kernels, "ENABLED", False)
+    assert not cpu_kernels.usable(numpy.ones(4, numpy.float32))
 
 
-def test_gradcheck_through_the_compiled_path(monkeypatch):
+def test_the_size_picks_the_build_and_the_number_of_partial_sums():
+    threshold = cpu_kernels.PARALLEL_MIN_ELEMENTS
+    assert threshold == 1 << 18
+    assert cpu_kernels.runs_in_parallel(threshold) and not cpu_kernels.runs_in_parallel(threshold - 1)
+    assert cpu_kernels.sum_chunks(threshold) == cpu_kernels.SUM_CHUNKS and cpu_kernels.sum_chunks(threshold - 1) == 1
+
+
+def test_the_two_builds_are_separate_compilations():
+    """Different names, so that numba's on-disk cache keeps them apart, and only one of them parallel."""
+    for kernel in (cpu_kernels.layer_norm_forward, cpu_kernels.layer_norm_backward, cpu_kernels.batch_norm_backward):
+        assert kernel.serial.py_func.__qualname__ != kernel.parallel.py_func.__qualname__
+        assert kernel.parallel.targetoptions.get("parallel")
+        assert not kernel.serial.targetoptions.get("parallel")
+
+
+def test_the_parallel_build_gives_the_same_bits_on_any_number_of_threads(monkeypatch):
+    numba = cpu_kernels.numba
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread on this machine")
+    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
+    rng = numpy.random.default_rng(4)
+    x, grad_output = (rng.standard_normal((512, 512)).astype(numpy.float32) for _ in range(2))
+    weight = rng.standard_normal(512).astype(numpy.float32)
+    results = []
+    threads_before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            for function in (lambda x, w: F.layer_norm(x, 512, w), lambda x, w: F.batch_norm(x, None, None, w,
+                                                                                               training=True)):
+                leaves = [minigrad.tensor(a, requires_grad=True, backend="numpy") for a in (x, weight)]
+                output = function(*leaves)
+                output.backward(minigrad.tensor(grad_output, backend="numpy"))
+                results.append([output.detach().numpy(), leaves[0].grad.numpy(), leaves[1].grad.numpy()])
+    finally:
+        numba.set_num_threads(threads_before)
+    half = len(results) // 2
+    for one_thread, two_threads in zip(results[:half], results[half:]):
+        for a, b in zip(one_thread, two_threads):
+            assert numpy.array_equal(a, b)
+
+
+def test_gradcheck_through_the_compiled_path(build, monkeypatch):
     monkeypatch.setattr(cpu_kernels, "ENABLED", True)
     rng = numpy.random.default_rng(3)
 
@@ -152,7 +207,7 @@ def test_gradcheck_through_the_compiled_path(monkeypatch):
 
 
 @pytest.mark.parametrize("layer", ["layer_norm", "batch_norm"])
-def test_float32_large_mean_normalizes_to_unit_variance(monkeypatch, layer):
+def test_float32_large_mean_normalizes_to_unit_variance(build, monkeypatch, layer):
     """Mean 1e4 and std 1e-2 in float32 (float32's spacing near 1e4 is 1e-3): the float64 sums keep it exact."""
     monkeypatch.setattr(cpu_kernels, "ENABLED", True)
     rng = numpy.random.default_rng(0)
@@ -166,7 +221,7 @@ def test_float32_large_mean_normalizes_to_unit_variance(monkeypatch, layer):
     assert numpy.all(numpy.abs(output.mean(axis=axis)) < 1e-4)
 
 
-def test_a_constant_row_with_eps_zero_gives_nan_as_numpy_does(monkeypatch):
+def test_a_constant_row_with_eps_zero_gives_nan_as_numpy_does(build, monkeypatch):
     """0/0 in the compiled loop is a NaN, as in NumPy, and not a Python ZeroDivisionError."""
     x = minigrad.tensor(numpy.zeros((3, 4)), backend="numpy")
     with numpy.errstate(divide="ignore", invalid="ignore"):
@@ -186,3 +241,30 @@ def test_the_environment_variable_turns_the_kernels_off_in_a_new_process():
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                 env={**os.environ, "MINIGRAD_NUMBA": value})
         assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("layer", ["layer_norm", "batch_norm"])
+def test_nan_and_infinity_come_out_where_the_numpy_path_puts_them(build, monkeypatch, layer):
+    """The fast-math flags given to the compiler allow reordering sums, not assuming finite numbers: a NaN or an
+    infinity in x spreads to the same outputs and gradients as in NumPy."""
+    rng = numpy.random.default_rng(5)
+    x = rng.standard_normal((6, 5))
+    x[1, 2] = numpy.nan
+    x[3, 0] = numpy.inf
+    grad_output = rng.standard_normal((6, 5))
+
+    def function(x, running):
+        if layer == "layer_norm":
+            return F.layer_norm(x, 5)
+        return F.batch_norm(x, None, None, training=True)
+
+    with numpy.errstate(invalid="ignore", over="ignore"):
+        reference = _run(monkeypatch, False, function, [x, grad_output])
+        compiled = _run(monkeypatch, True, function, [x, grad_output])
+    for actual, expected in zip(compiled, reference):
+        assert numpy.isnan(expected).any()
+        assert numpy.array_equal(numpy.isnan(actual), numpy.isnan(expected))
+        assert numpy.array_equal(numpy.isinf(actual), numpy.isinf(expected))
+        finite = numpy.isfinite(expected)
+        assert_close(actual[finite], expected[finite], atol=1e-12)
+
