@@ -100,14 +100,13 @@ class Function:
         This runs once per op call, so it is written for speed: one pass over the arguments, and the graph
         bookkeeping only when some argument requires a gradient.
         """
-        state = engine.state
-        grad_enabled = state.grad_enabled
+        grad_enabled = engine.state.grad_enabled
         raw_args = []
         parents = []       # per argument: its node, or the leaf Tensor itself, or None if no gradient flows to it
-        needs = []         # per argument: whether a gradient flows to it (ctx.needs_input_grad)
         array_type = None  # the backend's array type, from the first Tensor argument
+        builds_graph = False
         for arg in args:
-            if type(arg) is Tensor or isinstance(arg, Tensor):
+            if isinstance(arg, Tensor):
                 data = arg.data
                 if type(data) is not array_type:
                     if array_type is None:
@@ -116,23 +115,21 @@ class Function:
                         _check_same_backend(cls, args)
                 raw_args.append(data)
                 if arg._requires_grad and grad_enabled:
+                    builds_graph = True
                     node = arg._node
                     parents.append(arg if node is None else node)
-                    needs.append(True)
                     continue
             else:
                 raw_args.append(arg)
             parents.append(None)
-            needs.append(False)
-        builds_graph = True in needs
 
         ctx = Context()
-        ctx.needs_input_grad = tuple(needs)
+        ctx.needs_input_grad = tuple([parent is not None for parent in parents]) if builds_graph else \
+            (False,) * len(parents)
         output = cls.forward(ctx, *raw_args)
         if type(output) is not array_type:
             output = _as_output_array(cls, output, array_type)
-        anomaly = state.anomaly
-        if anomaly:
+        if engine.state.anomaly:
             engine.check_finite(output, f"{cls.__name__}.forward produced", "in its output")
         if not builds_graph or output.dtype.kind not in "fc":  # integer and boolean results carry no gradient
             return Tensor._make(output)
@@ -140,7 +137,7 @@ class Function:
         ctx._function = cls
         ctx._parents = tuple(parents)
         ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be
-        if anomaly:
+        if engine.state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
         return Tensor._make(output, ctx)
 
