@@ -132,21 +132,28 @@ def markdown(report):
 
 def plot(report, path):
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     panels = ((axes[0], "LayerNorm fwd+bwd", ["LayerNorm fwd+bwd"], "rows (x 1024 features)"),
               (axes[1], "separate-LN RNN train step",
                [workloads.RNN_WORKLOAD, workloads.RNN_FLUSHED_WORKLOAD], "sequence length T"))
+    engines = sorted({row["engine"] for row in report["rows"]})
+    colors = {engine: f"C{index}" for index, engine in enumerate(engines)}  # one color per engine in both panels
     for axis, title, workload_names, x_label in panels:
+        sizes = set()
         for workload in workload_names:
             rows = [r for r in report["rows"] if r["workload"] == workload]
             flushed = workload == workloads.RNN_FLUSHED_WORKLOAD
             for engine in sorted({r["engine"] for r in rows}):
                 points = sorted((float(r["size"].split("x")[0].lstrip("T=")), r["seconds"]) for r in rows
                                 if r["engine"] == engine)
-                axis.loglog(*zip(*points), marker="o", linestyle="--" if flushed else "-",
+                sizes.update(x for x, _ in points)
+                axis.loglog(*zip(*points), marker="o", color=colors[engine], linestyle="--" if flushed else "-",
                             label=engine + (", subnormals flushed" if flushed else ""))
+        axis.set_xticks(sorted(sizes), [f"{size:g}" for size in sorted(sizes)])
+        axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # the sizes alone label the x axis
         axis.set_xlabel(x_label)
         axis.set_ylabel("median time per call (s)")
         axis.set_title(title)

@@ -109,4 +109,3 @@ def steal_fraction(before, after):
     if before is None or after is None or after[1] == before[1]:
         return None
     return (after[0] - before[0]) / (after[1] - before[1])
-

@@ -9,20 +9,19 @@ each T:
 
 - the share of the time steps whose dL/dh_t holds a subnormal value, and the share of all those values that are
   subnormal (the rest of the vanished ones are exact zeros, which cost nothing);
-- the median time per time step as it is and with subnormals flushed to zero (``minigrad.set_flush_denormal``).
+- the median time per time step as it is and with subnormals flushed to zero (``minigrad.set_flush_denormal``),
+  the two timed interleaved.
 
     python -m minigrad.bench.subnormals
 """
 
 import argparse
-import statistics
-import time
 
 import numpy
 
 import minigrad
-from minigrad import nn, optim
 from minigrad.bench import workloads
+from minigrad.bench.harness import time_interleaved
 from minigrad.nn import functional as F
 
 SMALLEST_NORMAL32 = numpy.finfo(numpy.float32).tiny
@@ -32,11 +31,7 @@ def hidden_state_gradients(steps, trained_steps=1):
     """dL/dh_t for t = 1..T in the benchmark's minigrad RNN step (its model, data and seed), after
     `trained_steps` Adam steps: the timed calls of the benchmark all come after its warm-up call has updated the
     weights once, and that first update is enough to make the gradient vanish faster."""
-    minigrad.manual_seed(0)
-    cell = nn.LayerNormRNNCell(workloads.RNN_INPUT, workloads.RNN_HIDDEN, mode="separate")
-    readout = nn.Linear(workloads.RNN_HIDDEN, 1)
-    optimizer = optim.Adam(list(cell.parameters()) + list(readout.parameters()), lr=1e-3)
-    inputs, targets = (minigrad.tensor(a) for a in workloads._adding_batch(steps))
+    cell, readout, optimizer, inputs, targets = workloads.rnn_minigrad_model(steps)
     for step in range(trained_steps + 1):
         optimizer.zero_grad()
         h = minigrad.zeros(workloads.RNN_BATCH, workloads.RNN_HIDDEN)
@@ -59,29 +54,25 @@ def subnormal_counts(gradients):
     return steps_with_any, values
 
 
-def seconds_per_step(steps, flush, repeats):
-    call = workloads._rnn_minigrad(steps, flush=flush)()
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / steps
+def seconds_per_step(steps, repeats):
+    """Median seconds per time step of the training step as is and with subnormals flushed, timed interleaved
+    (two models, alternating calls), so that a change of machine load hits both alike."""
+    calls = {"as is": workloads._rnn_minigrad(steps)(), "flushed": workloads._rnn_minigrad(steps, flush=True)()}
+    medians = time_interleaved(calls, repeats)
+    return medians["as is"] / steps, medians["flushed"] / steps
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minigrad.bench.subnormals", description=__doc__.split("\n")[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=workloads.SCALING_LENGTHS)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
     print("| T | time steps with a subnormal dL/dh_t | dL/dh_t values subnormal | time per step | "
           "time per step, subnormals flushed |")
     print("|---|---|---|---|---|")
     for steps in args.lengths:
         with_any, values = subnormal_counts(hidden_state_gradients(steps))
-        default = seconds_per_step(steps, flush=False, repeats=args.repeats)
-        flushed = seconds_per_step(steps, flush=True, repeats=args.repeats)
+        default, flushed = seconds_per_step(steps, repeats=args.repeats)
         print(f"| {steps} | {100 * with_any:.0f}% | {100 * values:.1f}% | {default * 1e6:.0f} us | "
               f"{flushed * 1e6:.0f} us |", flush=True)
 

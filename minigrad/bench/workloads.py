@@ -214,17 +214,23 @@ def _flushing_subnormals(call, set_flush_denormal):
     return flushed_call
 
 
+def rnn_minigrad_model(steps):
+    """The minigrad side of the RNN workload: (cell, readout, optimizer, inputs, targets), seeded."""
+    import minigrad
+    from minigrad import nn, optim
+    minigrad.manual_seed(0)
+    cell = nn.LayerNormRNNCell(RNN_INPUT, RNN_HIDDEN, mode="separate")
+    readout = nn.Linear(RNN_HIDDEN, 1)
+    optimizer = optim.Adam(list(cell.parameters()) + list(readout.parameters()), lr=1e-3)
+    inputs, targets = (minigrad.tensor(a) for a in _adding_batch(steps))
+    return cell, readout, optimizer, inputs, targets
+
+
 def _rnn_minigrad(steps, flush=False):
     def setup():
         import minigrad
-        from minigrad import nn, optim
         from minigrad.nn import functional as F
-        minigrad.manual_seed(0)
-        cell = nn.LayerNormRNNCell(RNN_INPUT, RNN_HIDDEN, mode="separate")
-        readout = nn.Linear(RNN_HIDDEN, 1)
-        parameters = list(cell.parameters()) + list(readout.parameters())
-        optimizer = optim.Adam(parameters, lr=1e-3)
-        inputs, targets = (minigrad.tensor(a) for a in _adding_batch(steps))
+        cell, readout, optimizer, inputs, targets = rnn_minigrad_model(steps)
 
         def call():
             optimizer.zero_grad()
@@ -355,7 +361,7 @@ def all_cases(quick=False):
 
 
 def find_case(case_id, quick=False):
-    for case in all_cases(quick) + scaling_cases(quick) + normalization_cases("batchnorm", quick, SCALING_SIZES):
+    for case in all_cases(quick) + scaling_cases(quick):
         if case.id == case_id:
             return case
     raise KeyError(case_id)

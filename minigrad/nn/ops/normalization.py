@@ -58,7 +58,7 @@ each one page-faulting a newly allocated array in from the operating system. Fou
   array: a GPU has no use for CPU-cache-sized pieces and would pay a kernel launch per block.
 
 Even so NumPy makes about ten passes over memory where a compiled loop makes two, and on a small array (an RNN
-step's 32x128) the cost is the dozen NumPy calls rather than memory. When numba is installed
+step's 32x128) the cost is its 25 or so NumPy calls rather than memory. When numba is installed
 (``pip install minigrad[fast]``), the backend is NumPy and the arrays are float32 or float64, forward and backward
 hand the same formulas, written as plain loops over each row or channel, to :mod:`minigrad.nn.ops.cpu_kernels`.
 The NumPy code below stays the reference (and the path for CuPy, "strict", other dtypes, and
