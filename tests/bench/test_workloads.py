@@ -14,8 +14,7 @@ def test_case_ids_are_unique_and_found_by_id():
     main_ids = [case.id for case in workloads.all_cases()]
     assert len(main_ids) == len(set(main_ids))
     # the scaling runs repeat some main sizes under the same id; the benchmark runs each id once
-    cases = workloads.all_cases() + workloads.scaling_cases() + workloads.normalization_cases(
-        "batchnorm", False, workloads.SCALING_SIZES)
+    cases = workloads.all_cases() + workloads.scaling_cases()
     for case_id in {case.id for case in cases}:
         assert workloads.find_case(case_id).id == case_id
     with pytest.raises(KeyError):
