@@ -102,8 +102,9 @@ class Function:
         """
         grad_enabled = engine.state.grad_enabled
         raw_args = []
-        parents = []       # per argument: its node, or the leaf Tensor itself, or None if no gradient flows to it
-        array_type = None  # the backend's array type, from the first Tensor argument
+        parents = []           # per argument: its node, or the leaf Tensor itself, or None if no gradient flows to it
+        needs_input_grad = []  # per argument: whether a gradient flows to it
+        array_type = None      # the backend's array type, from the first Tensor argument
         builds_graph = False
         for arg in args:
             if isinstance(arg, Tensor):
@@ -118,14 +119,15 @@ class Function:
                     builds_graph = True
                     node = arg._node
                     parents.append(arg if node is None else node)
+                    needs_input_grad.append(True)
                     continue
             else:
                 raw_args.append(arg)
             parents.append(None)
+            needs_input_grad.append(False)
 
         ctx = Context()
-        ctx.needs_input_grad = tuple([parent is not None for parent in parents]) if builds_graph else \
-            (False,) * len(parents)
+        ctx.needs_input_grad = tuple(needs_input_grad)
         output = cls.forward(ctx, *raw_args)
         if type(output) is not array_type:
             output = _as_output_array(cls, output, array_type)
