@@ -6,9 +6,12 @@ repetitions, which ignores the occasional outlier. The garbage collector is paus
 ``timeit`` does, and run between calls.
 
 Memory. Peak memory is measured the same way for every engine, PyTorch included (whose allocator ``tracemalloc``
-cannot see): a fresh Python process builds the case, notes its peak resident set size, runs the call once, and
-reports how far the peak rose. Large arrays are mapped and unmapped directly by the C allocator, so the rise is
-the call's working set to within a few hundred KiB.
+cannot see): a fresh Python process builds the case, runs the call once as a warm-up (what an engine loads once is
+not a call's working set), hands the memory it freed back to the system, notes its resident set size, runs the
+call again and reports how far the peak rose. This is the steady state of a training loop: the gradients the
+warm-up left in ``.grad`` are released when the measured call clears them, and their memory can be reused. Large
+arrays are mapped and unmapped directly by the C allocator, so the rise is the call's working set to within a few
+hundred KiB.
 """
 
 import gc
