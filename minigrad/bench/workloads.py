@@ -38,10 +38,8 @@ def _available(module_name):
 CHAIN_LENGTH = 1000  # ops in the chain: 250 rounds of (mul, add, tanh, sub), then one sum
 
 
-def _chain_minigrad():
-    import minigrad
-    x = minigrad.tensor(numpy.linspace(0.1, 0.8, 8, dtype=FLOAT), requires_grad=True)
-
+def _tensor_chain(x):
+    """The chain on a leaf tensor with ``.grad``, ``.tanh()`` and ``.sum().backward()``: minigrad's and PyTorch's."""
     def call():
         x.grad = None
         y = x
@@ -49,19 +47,16 @@ def _chain_minigrad():
             y = (y * 0.9 + 0.1).tanh() - 0.01
         y.sum().backward()
     return call
+
+
+def _chain_minigrad():
+    import minigrad
+    return _tensor_chain(minigrad.tensor(numpy.linspace(0.1, 0.8, 8, dtype=FLOAT), requires_grad=True))
 
 
 def _chain_torch():
     import torch
-    x = torch.linspace(0.1, 0.8, 8, dtype=torch.float32, requires_grad=True)
-
-    def call():
-        x.grad = None
-        y = x
-        for _ in range(CHAIN_LENGTH // 4):
-            y = (y * 0.9 + 0.1).tanh() - 0.01
-        y.sum().backward()
-    return call
+    return _tensor_chain(torch.linspace(0.1, 0.8, 8, dtype=torch.float32, requires_grad=True))
 
 
 def _chain_autograd():
