@@ -7,7 +7,8 @@
     x.grad            # dL/dx
 
 Where to read: ``tensor.py`` (the Tensor), ``autograd/function.py`` (the op API), ``autograd/engine.py``
-(backward), ``ops/`` (every primitive op with its derivative), ``autograd/gradcheck.py`` (finite differences).
+(backward), ``ops/`` (every primitive op with its derivative), ``nn/ops/`` (the layers' fused ops),
+``autograd/gradcheck.py`` (finite differences).
 """
 
 import numpy as _numpy
