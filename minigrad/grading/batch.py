@@ -61,6 +61,8 @@ def find_submissions(folder, assignment):
                                  problem="refused: a symbolic link, not a submission"))
         elif item.is_file() and item.suffix == ".py":
             entries.append(Entry(item.stem, item))
+        elif item.suffix == ".py" and not item.is_dir():
+            entries.append(Entry(item.stem, problem="refused: not a regular file"))
         elif item.is_dir():
             found = [path for path in sorted(item.rglob("*.py")) if "__pycache__" not in path.parts]
             candidates = [path for path in found if not path.is_symlink() and path.is_file()]

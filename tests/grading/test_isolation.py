@@ -258,6 +258,41 @@ def test_forbidden_c_extensions_loaded_under_another_name_get_nothing(tmp_path):
     assert results["score"] == honest(tmp_path, submission(backward=ZERO_BACKWARD)) < full_marks()
 
 
+def test_ctypes_types_dug_out_of_the_interpreter_call_nothing(tmp_path):
+    victim = tmp_path / "grading" / "roster.csv"
+    prelude = f"""
+    import os, sys
+    def find(name):
+        todo, seen = list(object.__subclasses__()), set()
+        while todo:
+            cls = todo.pop()
+            if id(cls) not in seen:
+                seen.add(id(cls))
+                if cls.__name__ == name:
+                    return cls
+                try:
+                    todo.extend(cls.__subclasses__())
+                except TypeError:
+                    pass
+    try:
+        class Int(find("_SimpleCData")):
+            _type_ = "i"
+        class Text(find("_SimpleCData")):
+            _type_ = "z"
+        class Handle:
+            _handle = 0
+        class Function(find("CFuncPtr")):
+            _flags_ = 1
+            _restype_ = Int
+        Function(("system", Handle()))(Text(b"echo mallory >> {victim}"))
+        Function(("kill", Handle()))(Int(os.getppid()), Int(9))
+    except BaseException as error:
+        print("refused:", type(error).__name__, file=sys.stderr)
+    """
+    results, _ = grade_attack(tmp_path, submission(prelude, backward=ZERO_BACKWARD))
+    assert results["score"] == honest(tmp_path, submission(backward=ZERO_BACKWARD)) < full_marks()
+
+
 # --- 2. relative paths against a directory descriptor ---------------------------------------------------------
 def test_reading_the_solution_or_the_reference_through_a_directory_descriptor_fails(tmp_path):
     prelude = f"""
@@ -437,6 +472,7 @@ def _class_folder(tmp_path):
     (folder / "=HYPERLINK(1).py").write_text(good)
     (folder / "evil\x1b[31m\n  score.py").write_text(good)
     (folder / "linked.py").symlink_to(SOLUTIONS / "silu.py")
+    os.mkfifo(folder / "fifo.py")
     (folder / "pidfd.py").write_text(submission("""
     import os, signal
     try:
@@ -464,6 +500,7 @@ def test_a_class_with_hostile_names_links_and_duplicates(tmp_path):
     assert "'=HYPERLINK(1)" in table and float(table["'=HYPERLINK(1)"]["score"]) == full
     assert float(table["evil\\x1b[31m\\x0a  score"]["score"]) == full
     assert "symbolic link" in table["linked"]["status"] and float(table["linked"]["score"]) == 0
+    assert "not a regular file" in table["fifo"]["status"]
     assert float(table["pidfd"]["score"]) == full
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in table.values() for cell in row.values())
     assert sorted(path.name for path in results.iterdir()) == sorted(
