@@ -132,7 +132,7 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
     seed = secrets.randbits(63) if seed is None else int(seed)
     groups = plan(task, seed, public_only, hidden_visibility)
     report = GradeReport(str(submission), task.task, task.function, [], seed, public_only=public_only,
-                         isolation=isolation_status())
+                         isolation={layer: without_paths(text) for layer, text in isolation_status().items()})
 
     source, problem = read_submission(Path(submission))
     load = CheckResult(f"loads, and defines {task.function} as a minigrad.Function", 0.0, group="load")
