@@ -226,7 +226,8 @@ def set_limits(limits):
     except ImportError:  # Windows: the grader's wall-clock timeout still applies
         return
     wanted = {"RLIMIT_AS": limits.get("memory_bytes"), "RLIMIT_CPU": limits.get("cpu_seconds"),
-              "RLIMIT_FSIZE": limits.get("file_bytes"), "RLIMIT_CORE": 0}
+              "RLIMIT_FSIZE": limits.get("file_bytes"), "RLIMIT_CORE": 0,
+              "RLIMIT_NOFILE": 64}
     for name, value in wanted.items():
         if value is None or not hasattr(resource, name):
             continue

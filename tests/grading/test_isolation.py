@@ -147,6 +147,7 @@ print(json.dumps({{
     "socket": attempt(lambda: socket.socket()),
     "kill": attempt(lambda: os.kill(os.getppid(), 0)),
     "pidfd": attempt(lambda: os.pidfd_open(os.getppid())),
+    "memfd": attempt(lambda: os.memfd_create("hoard")),
     "raise limit": attempt(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))),
     "uid": os.getuid(),
     "network": os.readlink("/proc/self/ns/net") if {network!r} else None,
@@ -183,10 +184,10 @@ def test_the_network_namespace_is_a_new_one(tmp_path):
     assert outcome["network"] != outcome["network before"]
 
 
-def test_seccomp_refuses_fork_sockets_signals_pidfds_and_raising_limits(tmp_path):
+def test_seccomp_refuses_fork_sockets_signals_pidfds_memory_files_and_raising_limits(tmp_path):
     _need("seccomp")
     outcome = _apply_layers(tmp_path, {"landlock": 0, "seccomp": True, "user": None, "network": False})
-    for action in ("fork", "socket", "kill", "pidfd", "raise limit"):
+    for action in ("fork", "socket", "kill", "pidfd", "memfd", "raise limit"):
         assert outcome[action] == 1, f"{action}: {outcome[action]}"  # EPERM
     assert outcome["read outside"] == 0  # seccomp alone does not stop reads: that is Landlock's part
 
