@@ -5,9 +5,9 @@ import json
 import numpy
 import pytest
 
-from minigrad.grading import exercise as exercises
+from minigrad.grading import spec
 from minigrad.grading.compare import mismatch
-from minigrad.grading.exercise import FLOAT64
+from minigrad.grading.spec import FLOAT64
 from minigrad.grading.grader import PUBLIC_SEED, Group, grade, plan, prepare
 from minigrad.grading.sandbox import ChildResult
 from tests.grading.conftest import SOLUTIONS
@@ -15,7 +15,7 @@ from tests.grading.conftest import SOLUTIONS
 
 # --- inputs ------------------------------------------------------------------------------------------------------
 def test_hidden_inputs_come_from_the_seed_and_the_case_name_only():
-    task = exercises.get("layernorm")
+    task = spec.get("layernorm")
     case = task.hidden_cases[0]
     again = prepare(task, case, seed=5)
     numpy.testing.assert_array_equal(prepare(task, case, seed=5).args[0], again.args[0])
@@ -31,7 +31,7 @@ def test_each_run_draws_a_new_secret_seed():
 
 
 def test_hard_coded_outputs_pass_the_public_example_and_fail_the_hidden_inputs(tmp_path):
-    task = exercises.get("silu")
+    task = spec.get("silu")
     public = prepare(task, task.public_case, PUBLIC_SEED)
     path = tmp_path / "memorized.py"
     path.write_text(
@@ -82,7 +82,7 @@ def test_a_wrong_value_is_located_by_index_and_size():
 
 # --- malformed answers from the child ----------------------------------------------------------------------------
 def _score(task_name, arrays=None, failure=None):
-    task = exercises.get(task_name)
+    task = spec.get(task_name)
     gradients = next(group for group in plan(task, seed=1) if group.name == "gradients")
     return gradients.score(ChildResult(arrays=arrays, failure=failure))
 
@@ -103,14 +103,30 @@ def test_wrong_dtypes_counts_and_missing_keys_score_zero():
 
 
 def test_group_encodes_arrays_by_reference_and_values_inline():
-    task = exercises.get("layernorm")
+    task = spec.get("layernorm")
     group = Group(task, "example")
     prepared = prepare(task, task.public_case, PUBLIC_SEED)
     index = group.evaluate(prepared)
-    call = group.calls[index]
+    calls, inputs = group.request()
+    call = calls[group.slot[index]]
     assert call["args"][3] == {"value": 1e-5}
-    assert call["args"][0] == {"array": "call0.arg0", "requires_grad": True}
-    numpy.testing.assert_array_equal(group.inputs["call0.grad_output"], prepared.grad_output)
+    assert call["args"][0] == {"array": f"call{group.slot[index]}.arg0", "requires_grad": True}
+    numpy.testing.assert_array_equal(inputs[call["grad_output"]], prepared.grad_output)
+
+
+def test_finite_difference_points_are_plain_forward_calls_in_a_secret_order():
+    task = spec.get("silu")
+    prepared = prepare(task, task.gradcheck_case, seed=3)
+    orders = []
+    for _ in range(3):
+        group = Group(task, "gradcheck")
+        evaluated, points = group.evaluate(prepared), group.sweep(prepared)
+        calls, _ = group.request()
+        assert len(calls) == 1 + 2 * prepared.args[0].size
+        assert all(set(call) == {"mode", "args", "grad_output"} and call["mode"] == "evaluate" for call in calls)
+        assert sum(call["grad_output"] is None for call in calls) == 2 * prepared.args[0].size
+        orders.append([group.slot[i] for i in range(len(calls))])
+    assert orders[0] != orders[1] or orders[1] != orders[2]
 
 
 # --- reports -----------------------------------------------------------------------------------------------------
