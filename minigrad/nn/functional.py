@@ -127,7 +127,7 @@ def one_hot(indices, num_classes):
     validation.require_tensor("one_hot", indices, "indices")
     if indices.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got dtype {indices.dtype}")
-    if indices.size and (int(indices.data.min()) < 0 or int(indices.data.max()) >= num_classes):
+    if indices.numel() and (int(indices.data.min()) < 0 or int(indices.data.max()) >= num_classes):
         raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got values from "
                          f"{int(indices.data.min())} to {int(indices.data.max())}")
     xp = get_array_module(indices)
