@@ -118,18 +118,21 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, backend=None):
 
 
 def full_like(other, fill_value, dtype=None, requires_grad=False):
-    return full(other.shape, fill_value, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
-                backend=other.backend)
+    return _like(full, other, dtype, requires_grad, fill_value)
 
 
 def rand_like(other, dtype=None, requires_grad=False):
-    return rand(other.shape, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
-                backend=other.backend)
+    return _like(rand, other, dtype, requires_grad)
 
 
 def randn_like(other, dtype=None, requires_grad=False):
-    return randn(other.shape, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
-                 backend=other.backend)
+    return _like(randn, other, dtype, requires_grad)
+
+
+def _like(make, other, dtype, requires_grad, *values):
+    """`make` with other's shape, dtype (unless `dtype` is given) and backend."""
+    return make(other.shape, *values, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
+                backend=other.backend)
 
 
 def randint(low, high=None, size=None, dtype=None, backend=None):
@@ -141,13 +144,11 @@ def randint(low, high=None, size=None, dtype=None, backend=None):
 
 
 def zeros_like(other, dtype=None, requires_grad=False):
-    return zeros(other.shape, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
-                 backend=other.backend)
+    return _like(zeros, other, dtype, requires_grad)
 
 
 def ones_like(other, dtype=None, requires_grad=False):
-    return ones(other.shape, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
-                backend=other.backend)
+    return _like(ones, other, dtype, requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, backend=None):

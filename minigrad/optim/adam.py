@@ -34,10 +34,13 @@ class Adam(Optimizer):
             for parameter in group["params"]:
                 if parameter.grad is None:
                     continue
-                grad = parameter.grad.data
-                if group["weight_decay"] != 0:
-                    grad = grad + group["weight_decay"] * parameter.data
-                self._update(parameter, grad, group)
+                self._update(parameter, self._decayed_gradient(parameter, group), group)
+
+    @staticmethod
+    def _decayed_gradient(parameter, group):
+        """Adam's weight decay: an L2 penalty, weight_decay * p, added to the gradient."""
+        grad = parameter.grad.data
+        return grad + group["weight_decay"] * parameter.data if group["weight_decay"] != 0 else grad
 
     def _update(self, parameter, grad, group):
         """The Adam step of one parameter from its (possibly weight-decayed) gradient."""

@@ -10,7 +10,6 @@ step:
 PyTorch's default weight_decay is 1e-2 for AdamW (0 for Adam).
 """
 
-from minigrad.autograd.engine import no_grad
 from minigrad.optim.adam import Adam
 
 
@@ -18,11 +17,8 @@ class AdamW(Adam):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
-    @no_grad()
-    def step(self):
-        for group in self.param_groups:
-            for parameter in group["params"]:
-                if parameter.grad is None:
-                    continue
-                parameter.data *= 1 - group["lr"] * group["weight_decay"]
-                self._update(parameter, parameter.grad.data, group)
+    @staticmethod
+    def _decayed_gradient(parameter, group):
+        """AdamW's weight decay: the parameter shrinks, and the Adam step uses the raw gradient."""
+        parameter.data *= 1 - group["lr"] * group["weight_decay"]
+        return parameter.grad.data

@@ -4,7 +4,27 @@
 from minigrad.nn.modules.module import Module, Parameter
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: modules registered under "0", "1", ..., indexed and iterated in order."""
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__} holds Modules, got a {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        return self._of(modules[index]) if isinstance(index, slice) else modules[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(_ModuleSequence):
     """``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))(x)`` computes layer 2 of layer 1 of layer 0 of x."""
 
     def __init__(self, *layers):
@@ -12,59 +32,32 @@ class Sequential(Module):
         for layer in layers:
             self.append(layer)
 
-    def append(self, layer):
-        if not isinstance(layer, Module):
-            raise TypeError(f"Sequential holds Modules, got a {type(layer).__name__}")
-        setattr(self, str(len(self._modules)), layer)
-        return self
+    @staticmethod
+    def _of(layers):
+        return Sequential(*layers)
 
     def forward(self, x):
         for layer in self._modules.values():
             x = layer(x)
         return x
 
-    def __getitem__(self, index):
-        layers = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*layers[index])
-        return layers[index]
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered under "0", "1", ... so that ``parameters()`` and ``state_dict()`` see them;
     unlike ``Sequential`` it has no ``forward``: the owner decides how to call them."""
 
     def __init__(self, modules=()):
         super().__init__()
-        for module in modules:
-            self.append(module)
+        self.extend(modules)
 
-    def append(self, module):
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList holds Modules, got a {type(module).__name__}")
-        setattr(self, str(len(self._modules)), module)
-        return self
+    @staticmethod
+    def _of(modules):
+        return ModuleList(modules)
 
     def extend(self, modules):
         for module in modules:
             self.append(module)
         return self
-
-    def __getitem__(self, index):
-        modules = list(self._modules.values())
-        return ModuleList(modules[index]) if isinstance(index, slice) else modules[index]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
 
 class ModuleDict(Module):
