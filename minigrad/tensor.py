@@ -230,6 +230,11 @@ class Tensor:
         return Tensor._make(self.xp.asarray(other))
 
     def _binary(self, function, other, reflected=False, floating=False):
+        # The common cases need no promotion: a float tensor with a Python number, or two tensors of one dtype.
+        if type(other) in _PYTHON_NUMBERS and self.data.dtype.kind == "f" or (
+                isinstance(other, Tensor) and other.data.dtype == self.data.dtype
+                and (not floating or self.data.dtype.kind in "fc")):
+            return function.apply(other, self) if reflected else function.apply(self, other)
         other = self._operand(other)
         first, second = _promoted((other, self) if reflected else (self, other), floating)
         return function.apply(first, second)
@@ -778,21 +783,9 @@ _PYTHON_NUMBERS = (float, int, bool)
 
 
 def _promoted(operands, floating=False):
-    """`operands` (Tensors and Python numbers) cast to their common dtype by PyTorch's rules.
-
-    The common cases, where nothing changes, are answered without computing the promotion: two tensors of one
-    dtype, and a float tensor with a Python number.
-    """
-    first, second = operands
-    first_is_tensor, second_is_tensor = isinstance(first, Tensor), isinstance(second, Tensor)
-    if first_is_tensor and second_is_tensor:
-        if first.data.dtype == second.data.dtype and (not floating or first.data.dtype.kind in "fc"):
-            return operands
-    else:
-        tensor, number = (first, second) if first_is_tensor else (second, first)
-        if tensor.data.dtype.kind == "f" and type(number) in _PYTHON_NUMBERS:
-            return operands
-    dtype = promotion.result_type(first, second)
+    """`operands` (Tensors and Python numbers) cast to their common dtype by PyTorch's rules; with `floating`,
+    bool and integer results become the default float dtype (true division)."""
+    dtype = promotion.result_type(*operands)
     if floating:
         dtype = promotion.floating(dtype)
     return tuple(ops.Cast.apply(operand, dtype) if isinstance(operand, Tensor) and operand.data.dtype != dtype
