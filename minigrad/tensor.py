@@ -17,8 +17,7 @@ import weakref
 import numpy
 
 from minigrad import backends
-from minigrad.autograd import engine
-from minigrad.backends import backend_of, get_module
+from minigrad.backends import backend_of, get_array_module, get_module, is_array
 from minigrad.dims import normalize_dim as _dim
 from minigrad.dims import normalize_dims as _axes
 
@@ -39,7 +38,8 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, node=None):
-        """Fast path for ops: wrap an array the op just made; `node` is its graph node or None."""
+        """``Tensor(data)`` without its checks, for ``Function.apply`` and the engine, which run once per op and
+        wrap arrays they know to be valid; `node` is the graph node that produced `data`, or None."""
         tensor = object.__new__(cls)
         tensor.data = data
         tensor.grad = None
@@ -90,7 +90,7 @@ class Tensor:
             grad = xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
-            if backends._array_types.get(type(grad)) != self.backend:
+            if not is_array(grad) or backend_of(grad) != self.backend:
                 grad = xp.asarray(grad)
             if grad.shape != self.data.shape:
                 raise RuntimeError(f"backward: grad has shape {tuple(grad.shape)} but the tensor has shape "
@@ -107,7 +107,7 @@ class Tensor:
 
     def detach(self):
         """The same data (shared, not copied) as a new leaf outside the graph."""
-        return Tensor._make(self.data)
+        return Tensor(self.data)
 
     # --- array facts --------------------------------------------------------------------------------------------
     shape = property(lambda self: tuple(self.data.shape))
@@ -137,7 +137,7 @@ class Tensor:
     @property
     def xp(self):
         """The array module of this tensor's backend (numpy, cupy, ...)."""
-        return backends._modules[backend_of(self.data)]
+        return get_array_module(self.data)
 
     def numpy(self):
         """The data as a NumPy array: the array itself on the NumPy backend, a copy from the GPU on CuPy."""
@@ -177,8 +177,7 @@ class Tensor:
         host_copy = backends.to_numpy(self.data)  # device -> host copy (.get()); NumPy data comes back as it is
         if host_copy is self.data:
             host_copy = host_copy.copy()           # so copy it here: the moved tensor must not share memory
-        moved = Tensor._make(xp.asarray(host_copy))
-        moved._requires_grad = self._requires_grad
+        moved = Tensor(xp.asarray(host_copy), self._requires_grad)
         return moved
 
     def __len__(self):
@@ -207,9 +206,7 @@ class Tensor:
         return body
 
     def __deepcopy__(self, memo):
-        copied = Tensor._make(self.data.copy())
-        copied._requires_grad = self._requires_grad
-        return copied
+        return Tensor(self.data.copy(), self._requires_grad)
 
     # --- ops: each is a Function from minigrad.ops ---------------------------------------------------------
     # Binary ops first bring their operands to one dtype by PyTorch's rules (minigrad.promotion), then call the
@@ -226,8 +223,8 @@ class Tensor:
         if isinstance(other, (int, float, bool)):
             return other
         if isinstance(other, (list, tuple)):
-            return Tensor._make(self.xp.asarray(other, dtype=self.data.dtype))
-        return Tensor._make(self.xp.asarray(other))
+            return Tensor(self.xp.asarray(other, dtype=self.data.dtype))
+        return Tensor(self.xp.asarray(other))
 
     def _binary(self, function, other, reflected=False, floating=False):
         # The common cases need no promotion: a float tensor with a Python number, or two tensors of one dtype.
@@ -759,7 +756,7 @@ class Tensor:
         return self.new_full(_shape_arguments(size), 1, dtype=dtype, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, requires_grad=False):
-        made = Tensor._make(self.xp.full(tuple(size), fill_value, dtype=self.dtype if dtype is None else dtype))
+        made = Tensor(self.xp.full(tuple(size), fill_value, dtype=self.dtype if dtype is None else dtype))
         return made.requires_grad_() if requires_grad else made
 
     def __getitem__(self, index):
@@ -889,4 +886,6 @@ def _linalg():
     return functions
 
 
-from minigrad import ops, promotion  # noqa: E402  (the ops import Function, which imports this module)
+# Tensor's methods call the ops and the engine, which are built on Tensor: imported once the class exists.
+from minigrad import ops, promotion  # noqa: E402
+from minigrad.autograd import engine  # noqa: E402

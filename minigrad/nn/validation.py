@@ -1,6 +1,7 @@
 """Argument checks shared by ``minigrad.nn.functional`` and the layers.
 
-Each check runs before anything is computed or changed, so a bad call raises and leaves running statistics,
+Each argument is checked once: by the functional when it is called directly, or by the layer, which then calls
+the functional's ``apply_*`` function. Each check runs before anything is computed or changed, so a bad call raises and leaves running statistics,
 parameters and counters exactly as they were. `layer` names the caller in the message: the functional op
 ("layer_norm") or the module with its settings ("LayerNorm((8,), eps=1e-05, elementwise_affine=True)").
 """
@@ -65,6 +66,12 @@ def check_batch_norm(layer, x, num_features, use_batch_statistics):
                          f"{x.shape}")
 
 
+def check_momentum(layer, momentum):
+    """BatchNorm's momentum, when it updates running statistics."""
+    if not isinstance(momentum, (int, float)):
+        raise TypeError(f"{layer}: momentum must be a number when updating running statistics, got {momentum!r}")
+
+
 def check_rnn_cell(layer, x, h, input_size, hidden_size):
     require_tensor(layer, x)
     if x.ndim not in (1, 2):
@@ -89,8 +96,8 @@ def check_class_targets(layer, logits, target):
         raise ValueError(f"{layer}: expected logits of shape (N, C) or unbatched (C,), got {logits.shape}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"{layer}: target must hold integer class indices (e.g. int64), got dtype {target.dtype} "
-                        f"(target shape {target.shape}, logits shape {logits.shape}); class probabilities as "
-                        "targets are not supported")
+                        f"(target shape {target.shape}, logits shape {logits.shape}); class probabilities are "
+                        "a floating target of the logits' shape")
     expected = logits.shape[:-1]
     if target.shape != expected:
         raise ValueError(f"{layer}: target of shape {target.shape} does not match logits of shape {logits.shape}; "

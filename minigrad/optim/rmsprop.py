@@ -12,7 +12,7 @@ For each parameter p with gradient g:
 Unlike Adam there is no bias correction: early steps are larger, since v starts at 0.
 """
 
-from minigrad.autograd.engine import no_grad
+from minigrad.autograd.mode import no_grad
 from minigrad.optim.optimizer import Optimizer
 
 

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 
 def is_backend_array(tensor):
-    return backends.find_backend(tensor.data) == tensor.backend and hasattr(tensor.data, "ndim")
+    return backends.is_array(tensor.data) and backends.backend_of(tensor.data) == backends.get_backend()
 
 
 # --- 0-d results are 0-d arrays of the tensor's backend ---------------------------------------------------------
