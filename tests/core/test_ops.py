@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad
+from minigrad import backends
 from tests.helpers import assert_close, host
 
 torch = pytest.importorskip("torch")
@@ -619,7 +620,8 @@ OPS += [
        lambda x, dim, keepdim: x.max(dim, keepdim).values, lambda x, dim, keepdim: x.max(dim, keepdim).values),
     Op("min_dim", one_dim(GRID, unique=True, keepdim=st.booleans()),
        lambda x, dim, keepdim: x.min(dim=dim, keepdim=keepdim)[0], lambda x, dim, keepdim: x.min(dim, keepdim)[0]),
-    Op("max_all", unary(GRID, shapes=SHAPES), lambda x: x.max(), lambda x: x.max()),
+    Op("max_all", one_dim(GRID, unique=True), lambda x, dim: x.max(), lambda x, dim: x.max()),  # no ties
+    Op("min_all", one_dim(GRID, unique=True), lambda x, dim: x.min(), lambda x, dim: x.min()),
     # shapes
     Op("unsqueeze", unsqueeze_inputs(), lambda x, dim: x.unsqueeze(dim), lambda x, dim: x.unsqueeze(dim)),
     Op("squeeze", squeeze_inputs(), lambda x, dim: x.squeeze(dim),
@@ -681,6 +683,11 @@ def _leaves(arrays):
     return [minigrad.tensor(array, dtype="float64", requires_grad=True) for array in arrays]
 
 
+def is_current_backend_array(value):
+    """0-d results included: an array of the backend the test runs on, never a NumPy scalar."""
+    return backends.is_array(value) and backends.backend_of(value) == minigrad.get_backend()
+
+
 def check_gradcheck(op, arrays, params):
     assert minigrad.gradcheck(lambda *tensors: op.minigrad(*tensors, **params), _leaves(arrays))
 
@@ -691,6 +698,7 @@ def check_against_torch(op, arrays, params, seed):
     torch_leaves = [torch.tensor(array, requires_grad=True) for array in arrays]
     expected = op.torch(*torch_leaves, **params)
     assert output.dtype == numpy.dtype(str(expected.dtype).removeprefix("torch.")), op.name
+    assert is_current_backend_array(output.data), f"{op.name}: {type(output.data).__name__} is not a backend array"
     assert_close(output.detach(), expected, what=f"{op.name} forward")
 
     # A random upstream gradient: with all ones, a backward that e.g. forgets a sign can agree by accident.
@@ -699,6 +707,7 @@ def check_against_torch(op, arrays, params, seed):
     expected.backward(torch.tensor(upstream))
     for k, (leaf, torch_leaf) in enumerate(zip(leaves, torch_leaves)):
         assert leaf.grad is not None and leaf.grad.dtype == numpy.float64, f"{op.name}: no float64 grad for {k}"
+        assert is_current_backend_array(leaf.grad.data), f"{op.name}: the gradient of input {k} is no backend array"
         assert_close(leaf.grad, torch_leaf.grad, atol=1e-10, rtol=1e-10, what=f"{op.name}: gradient of input {k}")
 
 
