@@ -279,3 +279,11 @@ def test_random_creation_is_seeded_by_manual_seed(backend):
     assert first[2].dtype == numpy.float64 and first[2].shape == (2, 3)
     minigrad.manual_seed(6)
     assert not numpy.array_equal(host(minigrad.randn_like(template)), first[3])
+
+
+def test_contiguous_is_the_tensor_itself_and_the_dtype_shorthands_match_torch():
+    x = minigrad.tensor([[1.5, -2.0], [0.0, 3.0]])
+    assert x.contiguous() is x
+    reference = torch.tensor([[1.5, -2.0], [0.0, 3.0]])
+    for ours, theirs in [(x.long(), reference.long()), (x.bool(), reference.bool()), (x.double(), reference.double())]:
+        assert str(ours.dtype) == torch_dtype_name(theirs) and host(ours).tolist() == theirs.tolist()
