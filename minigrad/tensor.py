@@ -7,8 +7,11 @@ A Tensor holds
 - ``grad``: after ``backward()``, dL/d(this tensor) as a Tensor (leaves only, unless ``retain_grad()``);
 - ``grad_fn``: the graph node (a Function call's ``ctx``) that produced it, None for a leaf.
 
-Every operator and method below is a one-line call of a :class:`~minigrad.autograd.function.Function` from
-:mod:`minigrad.ops`: the Tensor class itself computes nothing.
+Every operator and method below calls ops (each a :class:`~minigrad.autograd.function.Function`) from
+:mod:`minigrad.ops`: most call one, a few compose several (``repeat``, ``split``, ``max(dim)``), and the Tensor
+class itself computes nothing. They follow PyTorch's names and rules where PyTorch and NumPy differ: type
+promotion (:mod:`minigrad.promotion`), ``dim``/``keepdim`` (NumPy's ``axis``/``keepdims`` accepted too),
+``transpose(dim0, dim1)``, ``size()``, unbiased ``var``, ``max(dim)`` returning values and indices.
 """
 
 import collections
