@@ -255,8 +255,8 @@ def test_creation_functions_match_torch_in_shape_dtype_and_values(backend):
     assert_close(minigrad.eye(3), torch.eye(3))
     assert_close(minigrad.eye(2, 3), torch.eye(2, 3))
     assert_close(minigrad.linspace(-1.0, 2.0, 7), torch.linspace(-1.0, 2.0, 7), atol=1e-7)
-    for made, dtype in [(minigrad.full_like(template, 7), numpy.float64), (minigrad.zeros_like(template), numpy.float64),
-                        (minigrad.ones_like(template), numpy.float64), (template.new_zeros(2, 2), numpy.float64),
+    for made, dtype in [(minigrad.full_like(template, 7), numpy.float64),
+                        (minigrad.zeros_like(template), numpy.float64), (minigrad.ones_like(template), numpy.float64), (template.new_zeros(2, 2), numpy.float64),
                         (template.new_ones((2,)), numpy.float64), (template.new_full((3,), 2), numpy.float64),
                         (template.new_zeros(2, dtype="int64"), numpy.int64), (minigrad.empty(2, 3), numpy.float32)]:
         assert made.dtype == dtype and made.backend == backend

@@ -1,7 +1,7 @@
 """The layers of ``minigrad.nn``, one file per family; :mod:`.module` has the base class they share."""
 
-from minigrad.nn.modules.activation import (GELU, Dropout, Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU,
-                                            Softmax, Tanh)
+from minigrad.nn.modules.activation import (GELU, Dropout, Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid,
+                                            SiLU, Softmax, Tanh)
 from minigrad.nn.modules.container import ModuleDict, ModuleList, ParameterList, Sequential
 from minigrad.nn.modules.linear import Linear
 from minigrad.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
