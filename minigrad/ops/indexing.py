@@ -97,6 +97,11 @@ class ArgSort(Function):
         xp = get_array_module(x)
         if x.ndim == 0:
             return xp.zeros((), dtype="int64")
-        if descending:  # sorting -x keeps ties in order, where reversing an ascending sort would reverse them
-            return xp.argsort(-x, axis=dim, kind="stable").astype("int64", copy=False)
-        return xp.argsort(x, axis=dim, kind="stable").astype("int64", copy=False)
+        # sorting -x keeps ties in order, where reversing an ascending sort would reverse them
+        return _stable_argsort(xp, -x if descending else x, dim).astype("int64", copy=False)
+
+
+def _stable_argsort(xp, x, axis):
+    if xp.__name__ == "cupy":  # CuPy's sort is always stable, and older versions take no `kind`
+        return xp.argsort(x, axis=axis)
+    return xp.argsort(x, axis=axis, kind="stable")  # NumPy's default, quicksort, is not

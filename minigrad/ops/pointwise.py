@@ -176,12 +176,15 @@ class Clamp(Function):
     def forward(ctx, x, low, high):
         xp = get_array_module(x)
         inside = xp.ones(x.shape, dtype=bool)
+        output = x
         if low is not None:
             inside &= x >= low
+            output = xp.maximum(output, low)
         if high is not None:
             inside &= x <= high
+            output = xp.minimum(output, high)  # after the maximum: high wins where low > high, as in PyTorch
         ctx.save_for_backward(inside)
-        return xp.clip(x, low, high)
+        return output
 
     @staticmethod
     def backward(ctx, grad_output):

@@ -585,7 +585,8 @@ OPS += [
     Op("ceil", unary(GRID_SHIFTED), lambda x: x.ceil(), lambda x: x.ceil()),
     Op("round", unary(GRID_SHIFTED), lambda x: x.round(), lambda x: x.round()),
     Op("trunc", unary(GRID_SHIFTED), lambda x: x.trunc(), lambda x: x.trunc()),
-    Op("clamp", clamp_inputs(), lambda x, min, max: x.clamp(min, max), lambda x, min, max: x.clamp(min, max)),
+    Op("clamp", clamp_inputs(), lambda x, min, max: x.clamp(min, max), lambda x, min, max: x.clamp(min, max),
+       cases=(((numpy.array([-1.05, 0.55, 2.05]),), {"min": 1.0, "max": 0.0}),)),  # min > max: max wins
     Op("clip", clamp_inputs(), lambda x, min, max: minigrad.clip(x, min=min, max=max),
        lambda x, min, max: torch.clip(x, min=min, max=max)),
     Op("nan_to_num", unary(), lambda x: x.nan_to_num(), lambda x: x.nan_to_num()),
