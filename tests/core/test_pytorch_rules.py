@@ -287,3 +287,24 @@ def test_contiguous_is_the_tensor_itself_and_the_dtype_shorthands_match_torch():
     reference = torch.tensor([[1.5, -2.0], [0.0, 3.0]])
     for ours, theirs in [(x.long(), reference.long()), (x.bool(), reference.bool()), (x.double(), reference.double())]:
         assert str(ours.dtype) == torch_dtype_name(theirs) and host(ours).tolist() == theirs.tolist()
+
+
+def test_linear_algebra_functions_refuse_what_torch_refuses():
+    matrix, vector = minigrad.ones(2, 3), minigrad.ones(3)
+    for call in (lambda: minigrad.dot(matrix, vector), lambda: minigrad.mv(vector, vector),
+                 lambda: minigrad.bmm(matrix, matrix), lambda: minigrad.outer(matrix, vector),
+                 lambda: minigrad.bmm(minigrad.ones(2, 2, 3), minigrad.ones(3, 3, 2))):
+        with pytest.raises(RuntimeError):
+            call()
+    with pytest.raises(ValueError, match="not supported"):
+        minigrad.einsum("...i->i", vector)
+    with pytest.raises(ValueError, match="size 2 in one place and 3"):
+        minigrad.einsum("ij,ij->i", matrix, minigrad.ones(3, 2))
+    with pytest.raises(ValueError, match="names 2 operands"):
+        minigrad.einsum("ij,jk->ik", matrix)
+    assert minigrad.einsum("ij,jk", [matrix, matrix.T]).shape == (2, 2)   # operands as one list, as PyTorch
+
+
+def test_einsum_promotes_its_operands_as_an_elementwise_op_would():
+    result = minigrad.einsum("i,i->", minigrad.tensor([1, 2]), minigrad.tensor([0.5, 0.25]))
+    assert result.dtype == numpy.float32 and result.item() == 1.0
