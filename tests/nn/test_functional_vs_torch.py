@@ -158,6 +158,10 @@ def test_loss_modules_match_torch(backend):
     run_both(lambda u, v: nn.MSELoss("sum")(u, v), lambda u, v: torch.nn.MSELoss(reduction="sum")(u, v),
              [prediction, target])
     run_both(lambda p, y: nn.BCELoss()(p, y), lambda p, y: torch.nn.BCELoss()(p, y), [PROBABILITIES, SOFT_TARGETS])
+    run_both(lambda u, v: nn.L1Loss("sum")(u, v), lambda u, v: torch.nn.L1Loss(reduction="sum")(u, v),
+             [prediction, target])
+    run_both(lambda u, v: nn.HuberLoss(delta=0.5)(u, v), lambda u, v: torch.nn.HuberLoss(delta=0.5)(u, v),
+             [prediction, target])
     run_both(lambda z, y: nn.BCEWithLogitsLoss("none")(z, y),
              lambda z, y: torch.nn.BCEWithLogitsLoss(reduction="none")(z, y), [X[:3, :4], SOFT_TARGETS])
 
