@@ -16,7 +16,8 @@ rules hold. The two differ in three places:
 
 Formally (PyTorch's ``combine_categories``): promote the dimensioned tensors among themselves, the 0-d tensors
 among themselves and the Python numbers among themselves; then combine 0-d with Python numbers and the
-dimensioned result with that, where a lower-priority dtype counts only if its category is higher.
+dimensioned result with that, where a lower-priority dtype counts only if its category is higher. Complex dtypes
+take part as a fourth category, without PyTorch's finer rule that float32 with a complex number gives complex64.
 """
 
 import numpy
