@@ -161,14 +161,16 @@ def log_softmax(x, dim=-1):
     return LogSoftmax.apply(x, dim)
 
 
-def cross_entropy(logits, target, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+def cross_entropy(logits, target, weight=None, reduction="mean", ignore_index=-100, label_smoothing=0.0):
     """-log softmax(logits)[target] per example, reduced: logits (N, C) with class indices (N,), unbatched (C,)
     with a 0-d target, or (N, C, d1, ...) with targets (N, d1, ...), one distribution per position.
 
     - targets equal to `ignore_index` are left out (of the loss and of the mean's count);
     - `label_smoothing` eps mixes the one-hot target with the uniform distribution:
       l = (1 - eps) (-log p[t]) + eps * mean_c (-log p[c]);
-    - a floating `target` of the logits' shape holds class probabilities: l = -sum_c target[c] log p[c].
+    - a floating `target` of the logits' shape holds class probabilities: l = -sum_c target[c] log p[c];
+    - `weight` (C,) weighs each class's term (a constant, no gradient); with class indices the mean divides by
+      the sum of the weights of the targets, as ``nll_loss`` does, with probabilities by the number of positions.
 
     The common case (class indices, (N, C) or (C,), nothing ignored, no smoothing) is one fused node; the others
     are composed of log_softmax and nll_loss, each a fused node.
@@ -182,6 +184,10 @@ def cross_entropy(logits, target, reduction="mean", ignore_index=-100, label_smo
     validation.require_tensor("cross_entropy", logits, "logits")
     validation.require_tensor("cross_entropy", target, "target")
     class_dim = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[class_dim]
+    weight = _class_weights("cross_entropy", weight, classes)
+    # the weights as a (C, 1, 1, ...) column that broadcasts along the class dim of the log-probabilities
+    column = None if weight is None else weight.reshape((classes,) + (1,) * (logits.ndim - class_dim - 1))
     if target.dtype.kind == "f":
         if target.shape != logits.shape:
             raise ValueError(f"cross_entropy: a floating target holds class probabilities and must have the "
@@ -189,28 +195,34 @@ def cross_entropy(logits, target, reduction="mean", ignore_index=-100, label_smo
                              "indices use integers (e.g. int64)")
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / logits.shape[class_dim]
-        losses = -(target * log_softmax(logits, dim=class_dim)).sum(dim=class_dim)
+        terms = target * log_softmax(logits, dim=class_dim)
+        losses = -(terms if column is None else terms * column).sum(dim=class_dim)
         return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
-    fused = logits.ndim <= 2 and not label_smoothing and not bool((target.data == ignore_index).any())
+    fused = (logits.ndim <= 2 and weight is None and not label_smoothing
+             and not bool((target.data == ignore_index).any()))
     if fused:
         validation.check_class_targets("cross_entropy", logits, target)
         return CrossEntropy.apply(logits, target, reduction)
     log_probabilities = log_softmax(logits, dim=class_dim)
-    loss = nll_loss(log_probabilities, target, reduction=reduction, ignore_index=ignore_index)
+    loss = nll_loss(log_probabilities, target, weight, reduction=reduction, ignore_index=ignore_index)
     if not label_smoothing:
         return loss
     kept = target != ignore_index
-    uniform = -log_probabilities.mean(dim=class_dim) * kept   # the cross-entropy with the uniform distribution
+    # the cross-entropy with the uniform distribution, each class weighted
+    weighted = log_probabilities if column is None else log_probabilities * column
+    uniform = -weighted.mean(dim=class_dim) * kept
     if reduction == "mean":
-        uniform = uniform.sum() / kept.sum()
+        used = kept if weight is None else weight[target.masked_fill(~kept, 0)] * kept
+        uniform = uniform.sum() / used.sum()
     elif reduction == "sum":
         uniform = uniform.sum()
     return loss * (1 - label_smoothing) + uniform * label_smoothing
 
 
-def nll_loss(input, target, reduction="mean", ignore_index=-100):  # noqa: A002  (PyTorch's argument name)
-    """-input[n, target[n]] per position for log-probabilities `input` ((N, C), (C,) or (N, C, d1, ...)),
-    reduced; positions whose target is `ignore_index` are left out (of the mean's count too)."""
+def nll_loss(input, target, weight=None, reduction="mean", ignore_index=-100):  # noqa: A002  (PyTorch's name)
+    """-weight[t] input[n, t] with t = target[n], per position, for log-probabilities `input` ((N, C), (C,) or
+    (N, C, d1, ...)), reduced ("mean" divides by the sum of the weights used); positions whose target is
+    `ignore_index` are left out. `weight` (C,) weighs the classes (all 1 by default) and gets no gradient."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"nll_loss: reduction must be one of {REDUCTIONS}, not {reduction!r}")
     if not isinstance(target, Tensor) and isinstance(input, Tensor):
@@ -226,7 +238,17 @@ def nll_loss(input, target, reduction="mean", ignore_index=-100):  # noqa: A002 
     if used.size and (int(used.min()) < 0 or int(used.max()) >= classes):
         raise ValueError(f"nll_loss: target values must be class indices in [0, {classes}) or ignore_index "
                          f"({ignore_index}); got values from {int(used.min())} to {int(used.max())}")
-    return NLLLoss.apply(input, target, reduction, ignore_index)
+    return NLLLoss.apply(input, target, reduction, ignore_index, _class_weights("nll_loss", weight, classes))
+
+
+def _class_weights(function, weight, classes):
+    """The class weights as a constant of shape (C,), or None."""
+    if weight is None:
+        return None
+    validation.require_tensor(function, weight, "weight")
+    if weight.shape != (classes,):
+        raise ValueError(f"{function}: weight must have one entry per class, shape ({classes},), not {weight.shape}")
+    return weight.detach()
 
 
 def _check_pair(function, reduction, prediction, target):

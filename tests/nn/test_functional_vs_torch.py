@@ -139,6 +139,28 @@ def test_cross_entropy_options_match_torch(reduction, label_smoothing, backend):
              [LOGITS_4D * 0.5], [probabilities])
 
 
+CLASS_WEIGHTS_6 = numpy.array([0.5, 2.0, 1.0, 0.1, 3.0, 1.5])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+def test_cross_entropy_with_class_weights_matches_torch(reduction, label_smoothing, backend):
+    logits = RNG.standard_normal((5, 6)) * 2
+    weight, torch_weight = minigrad.tensor(CLASS_WEIGHTS_6), torch.tensor(CLASS_WEIGHTS_6)
+    options = {"reduction": reduction, "label_smoothing": label_smoothing}
+    for target in (numpy.array([2, 0, 5, 3, 1]), TARGETS_IGNORED):
+        run_both(lambda z, t: F.cross_entropy(z, t, weight, **options),
+                 lambda z, t: TF.cross_entropy(z, t, torch_weight, **options), [logits], [target])
+        run_both(lambda z, t: nn.CrossEntropyLoss(weight, **options)(z, t),
+                 lambda z, t: torch.nn.CrossEntropyLoss(torch_weight, **options)(z, t), [logits], [target])
+    probabilities = numpy.exp(logits) / numpy.exp(logits).sum(axis=1, keepdims=True)
+    run_both(lambda z, p: F.cross_entropy(z, p, weight, **options),
+             lambda z, p: TF.cross_entropy(z, p, torch_weight, **options), [logits * 0.5], [probabilities])
+    weights_3 = numpy.array([1.0, 0.2, 4.0])
+    run_both(lambda z, t: F.cross_entropy(z, t, minigrad.tensor(weights_3), **options),
+             lambda z, t: TF.cross_entropy(z, t, torch.tensor(weights_3), **options), [LOGITS_4D], [TARGETS_4D])
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_nll_loss_matches_torch(reduction, backend):
     log_probabilities = numpy.log(numpy.exp(LOGITS_4D) / numpy.exp(LOGITS_4D).sum(axis=1, keepdims=True))
@@ -147,22 +169,23 @@ def test_nll_loss_matches_torch(reduction, backend):
     for inputs, target in [(log_probabilities, TARGETS_4D), (log_probabilities, ignored),
                            (log_probabilities[:, :, 0, 0], TARGETS_4D[:, 0, 0]), (log_probabilities[0, :, 0, 0],
                                                                                   TARGETS_4D[0, 0, 0])]:
-        run_both(lambda z, t: F.nll_loss(z, t, reduction), lambda z, t: TF.nll_loss(z, t, reduction=reduction),
+        run_both(lambda z, t: F.nll_loss(z, t, reduction=reduction),
+                 lambda z, t: TF.nll_loss(z, t, reduction=reduction),
                  [inputs], [target])
-        run_both(lambda z, t: nn.NLLLoss(reduction)(z, t), lambda z, t: torch.nn.NLLLoss(reduction=reduction)(z, t),
+        run_both(lambda z, t: nn.NLLLoss(reduction=reduction)(z, t), lambda z, t: torch.nn.NLLLoss(reduction=reduction)(z, t),
                  [inputs], [target])
 
 
 def test_loss_modules_match_torch(backend):
     prediction, target = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
-    run_both(lambda u, v: nn.MSELoss("sum")(u, v), lambda u, v: torch.nn.MSELoss(reduction="sum")(u, v),
+    run_both(lambda u, v: nn.MSELoss(reduction="sum")(u, v), lambda u, v: torch.nn.MSELoss(reduction="sum")(u, v),
              [prediction, target])
     run_both(lambda p, y: nn.BCELoss()(p, y), lambda p, y: torch.nn.BCELoss()(p, y), [PROBABILITIES, SOFT_TARGETS])
-    run_both(lambda u, v: nn.L1Loss("sum")(u, v), lambda u, v: torch.nn.L1Loss(reduction="sum")(u, v),
+    run_both(lambda u, v: nn.L1Loss(reduction="sum")(u, v), lambda u, v: torch.nn.L1Loss(reduction="sum")(u, v),
              [prediction, target])
     run_both(lambda u, v: nn.HuberLoss(delta=0.5)(u, v), lambda u, v: torch.nn.HuberLoss(delta=0.5)(u, v),
              [prediction, target])
-    run_both(lambda z, y: nn.BCEWithLogitsLoss("none")(z, y),
+    run_both(lambda z, y: nn.BCEWithLogitsLoss(reduction="none")(z, y),
              lambda z, y: torch.nn.BCEWithLogitsLoss(reduction="none")(z, y), [X[:3, :4], SOFT_TARGETS])
 
 
@@ -174,6 +197,8 @@ def test_loss_arguments_are_checked(backend):
         F.l1_loss(logits, minigrad.randn(4))
     with pytest.raises(ValueError, match="logits' shape"):
         F.cross_entropy(logits, minigrad.randn(3, 5))
+    with pytest.raises(ValueError, match="one entry per class"):
+        F.cross_entropy(logits, minigrad.tensor([0, 1, 2]), minigrad.ones(3))
     with pytest.raises(ValueError, match="label_smoothing"):
         F.cross_entropy(logits, minigrad.tensor([0, 1, 2]), label_smoothing=1.5)
 

@@ -6,7 +6,8 @@ from minigrad.nn.modules.module import Module
 
 
 class _Loss(Module):
-    def __init__(self, reduction="mean"):
+    # keyword-only, as in effect in PyTorch, whose first positional arguments are deprecated ones (size_average)
+    def __init__(self, *, reduction="mean"):
         super().__init__()
         self.reduction = reduction
 
@@ -15,21 +16,21 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    def __init__(self, reduction="mean", ignore_index=-100, label_smoothing=0.0):
-        super().__init__(reduction)
-        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+    def __init__(self, weight=None, *, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+        super().__init__(reduction=reduction)
+        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
 
     def forward(self, input, target):  # noqa: A002  (PyTorch's argument name)
-        return F.cross_entropy(input, target, self.reduction, self.ignore_index, self.label_smoothing)
+        return F.cross_entropy(input, target, self.weight, self.reduction, self.ignore_index, self.label_smoothing)
 
 
 class NLLLoss(_Loss):
-    def __init__(self, reduction="mean", ignore_index=-100):
-        super().__init__(reduction)
-        self.ignore_index = ignore_index
+    def __init__(self, weight=None, *, reduction="mean", ignore_index=-100):
+        super().__init__(reduction=reduction)
+        self.weight, self.ignore_index = weight, ignore_index
 
     def forward(self, input, target):  # noqa: A002
-        return F.nll_loss(input, target, self.reduction, self.ignore_index)
+        return F.nll_loss(input, target, self.weight, self.reduction, self.ignore_index)
 
 
 class MSELoss(_Loss):
@@ -53,8 +54,8 @@ class L1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction)
+    def __init__(self, *, reduction="mean", delta=1.0):
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input, target):  # noqa: A002
