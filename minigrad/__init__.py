@@ -13,15 +13,17 @@ Where to read: ``tensor.py`` (the Tensor), ``autograd/function.py`` (the op API)
 
 import numpy as _numpy
 
-from minigrad.tensor import Tensor  # first: the engine, Function and the ops all build on the Tensor class
+from minigrad.tensor import Tensor, ValuesIndices, _where  # first: the engine, Function and the ops build on it
 
 from minigrad import ops as _ops  # noqa: I001
 from minigrad.autograd import (Context, Function, GradcheckError, detect_anomaly, enable_grad, gradcheck,
                                is_grad_enabled, no_grad, unbroadcast)
 from minigrad.backends import (BackendUnavailableError, get_array_module, get_backend, set_backend,
                                use_backend)
-from minigrad.creation import (arange, full, get_default_dtype, ones, ones_like, rand, randn, set_default_dtype,
-                               tensor, zeros, zeros_like)
+from minigrad.creation import (arange, empty, eye, full, full_like, get_default_dtype, linspace, ones, ones_like,
+                               rand, rand_like, randint, randn, randn_like, set_default_dtype, tensor, zeros,
+                               zeros_like)
+from minigrad.functions import bmm, dot, einsum, mv, outer, tensordot
 from minigrad.denormals import get_flush_denormal, set_flush_denormal
 from minigrad.fast_path import fast_kernels_enabled, set_fast_kernels
 from minigrad.random import manual_seed
@@ -33,61 +35,103 @@ float64 = _numpy.float64
 int64 = _numpy.int64
 
 
-# Module-level functions where NumPy has one of the same name.
-def exp(x):
-    return _ops.Exp.apply(x)
+# Module-level functions: each calls the Tensor method of the same name (one implementation, two spellings that
+# PyTorch also has), or a function of minigrad.functions.
+def exp(input):  # noqa: A002  (PyTorch's argument name)
+    return input.exp()
 
 
-def log(x):
-    return _ops.Log.apply(x)
+def log(input):  # noqa: A002
+    return input.log()
 
 
-def sqrt(x):
-    return _ops.Sqrt.apply(x)
+def sqrt(input):  # noqa: A002
+    return input.sqrt()
 
 
-def tanh(x):
-    return _ops.Tanh.apply(x)
+def tanh(input):  # noqa: A002
+    return input.tanh()
 
 
-def abs(x):  # noqa: A001  (NumPy's name)
-    return _ops.Abs.apply(x)
+def sigmoid(input):  # noqa: A002
+    return input.sigmoid()
 
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001
-    return _ops.Sum.apply(x, axis, keepdims)
+def abs(input):  # noqa: A001, A002  (PyTorch's and NumPy's name)
+    return input.abs()
 
 
-def mean(x, axis=None, keepdims=False):
-    return _ops.Mean.apply(x, axis, keepdims)
+def clamp(input, min=None, max=None):  # noqa: A002
+    return input.clamp(min, max)
 
 
-def var(x, axis=None, ddof=0, keepdims=False):
-    return _ops.Var.apply(x, axis, ddof, keepdims)
+clip = clamp
+
+
+def sum(input, dim=None, keepdim=False, **numpy_aliases):  # noqa: A001, A002
+    return input.sum(dim, keepdim, **numpy_aliases)
+
+
+def mean(input, dim=None, keepdim=False, **numpy_aliases):  # noqa: A002
+    return input.mean(dim, keepdim, **numpy_aliases)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, **options):  # noqa: A002
+    """Variance over `dim`, unbiased (correction=1) unless ``correction``, ``unbiased`` or ``ddof`` says otherwise."""
+    return input.var(dim, unbiased, keepdim, **options)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, **options):  # noqa: A002
+    return input.std(dim, unbiased, keepdim, **options)
+
+
+def prod(input, dim=None, keepdim=False, **numpy_aliases):  # noqa: A002
+    return input.prod(dim, keepdim, **numpy_aliases)
+
+
+def amax(input, dim=None, keepdim=False, **numpy_aliases):  # noqa: A002
+    return input.amax(dim, keepdim, **numpy_aliases)
+
+
+def amin(input, dim=None, keepdim=False, **numpy_aliases):  # noqa: A002
+    return input.amin(dim, keepdim, **numpy_aliases)
+
+
+def logsumexp(input, dim, keepdim=False):  # noqa: A002
+    return input.logsumexp(dim, keepdim)
+
+
+def cumsum(input, dim):  # noqa: A002
+    return input.cumsum(dim)
 
 
 def matmul(a, b):
-    return _ops.MatMul.apply(a, b)
+    return a @ b if isinstance(a, Tensor) else b.__rmatmul__(a)
 
 
 def maximum(a, b):
-    return _ops.Maximum.apply(a, b)
+    return a.maximum(b) if isinstance(a, Tensor) else b.maximum(a)
 
 
 def minimum(a, b):
-    return _ops.Minimum.apply(a, b)
+    return a.minimum(b) if isinstance(a, Tensor) else b.minimum(a)
 
 
-def reshape(x, shape):
-    return _ops.Reshape.apply(x, tuple(shape) if not isinstance(shape, int) else (shape,))
+def reshape(input, shape):  # noqa: A002
+    return input.reshape(shape if not isinstance(shape, int) else (shape,))
 
 
-def transpose(x, axes=None):
-    return _ops.Transpose.apply(x, None if axes is None else tuple(axes))
+def transpose(input, dim0, dim1):  # noqa: A002
+    """Swap dims `dim0` and `dim1` (PyTorch's ``transpose``; ``permute`` reorders all of them)."""
+    return input.transpose(dim0, dim1)
 
 
-def broadcast_to(x, shape):
-    return _ops.BroadcastTo.apply(x, tuple(shape))
+def permute(input, dims):  # noqa: A002
+    return input.permute(dims)
+
+
+def broadcast_to(input, shape):  # noqa: A002
+    return input.broadcast_to(shape)
 
 
 def concatenate(tensors, axis=0):
@@ -101,17 +145,45 @@ def stack(tensors, axis=0):
 
 
 def where(condition, x, y):
-    """Elements of `x` where `condition` holds, of `y` elsewhere (all three broadcast)."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
-    return _ops.Where.apply(condition, x, y)
+    """Elements of `x` where `condition` holds, of `y` elsewhere (all three broadcast; x and y promote)."""
+    return _where(condition, x, y)
+
+
+def gather(input, dim, index):  # noqa: A002
+    return input.gather(dim, index)
+
+
+def take_along_dim(input, indices, dim):  # noqa: A002
+    return input.take_along_dim(indices, dim)
+
+
+def index_select(input, dim, index):  # noqa: A002
+    return input.index_select(dim, index)
+
+
+def scatter_add(input, dim, index, src):  # noqa: A002
+    return input.scatter_add(dim, index, src)
+
+
+def sort(input, dim=-1, descending=False):  # noqa: A002
+    return input.sort(dim, descending)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    return input.topk(k, dim, largest, sorted)
 
 
 __all__ = ["Tensor", "tensor", "Function", "Context", "gradcheck", "GradcheckError", "unbroadcast", "no_grad",
            "enable_grad", "is_grad_enabled", "detect_anomaly", "manual_seed", "set_default_dtype",
            "get_default_dtype", "set_backend", "get_backend", "use_backend", "get_array_module",
-           "BackendUnavailableError", "set_fast_kernels", "fast_kernels_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "randn",
-           "rand", "exp", "log", "sqrt", "tanh", "abs", "sum", "mean", "var", "matmul", "maximum", "minimum",
-           "reshape", "transpose", "broadcast_to", "concatenate", "stack", "where", "float32", "float64", "int64"]
+           "BackendUnavailableError", "ValuesIndices",
+           "zeros", "ones", "full", "empty", "eye", "linspace", "arange", "randn", "rand", "randint", "zeros_like",
+           "ones_like", "full_like", "rand_like", "randn_like",
+           "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "clamp", "clip", "sum", "mean", "var", "std", "prod",
+           "amax", "amin", "logsumexp", "cumsum", "matmul", "maximum", "minimum", "reshape", "transpose", "permute",
+           "broadcast_to", "concatenate", "stack", "where", "gather", "take_along_dim", "index_select",
+           "scatter_add", "sort", "topk", "einsum", "dot", "mv", "bmm", "outer", "tensordot",
+           "float32", "float64", "int64"]
 
 
 _LAZY_SUBPACKAGES = ("nn", "optim", "data")

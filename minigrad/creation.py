@@ -34,6 +34,17 @@ def _dtype(dtype):
     return _default_dtype if dtype is None else numpy.dtype(dtype)
 
 
+def _value_dtype(value, dtype):
+    """The dtype PyTorch infers from a Python number: bool, int64, or the default float dtype."""
+    if dtype is not None:
+        return numpy.dtype(dtype)
+    if isinstance(value, (bool, numpy.bool_)):
+        return numpy.dtype(numpy.bool_)
+    if isinstance(value, (int, numpy.integer)):
+        return numpy.dtype(numpy.int64)
+    return _default_dtype
+
+
 def _finish(array, requires_grad):
     return Tensor(array, requires_grad)  # validates: only floating-point tensors can require grad
 
@@ -82,21 +93,68 @@ def ones(*shape, dtype=None, requires_grad=False, backend=None):
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False, backend=None):
-    return _finish(_module(backend).full(_shape((shape,)), fill_value, dtype=_dtype(dtype)), requires_grad)
+    """`shape` filled with `fill_value`; the dtype follows the value as PyTorch's does (a Python int gives int64,
+    a bool bool, a float the default float dtype) unless `dtype` says otherwise."""
+    return _finish(_module(backend).full(_shape((shape,)), fill_value, dtype=_value_dtype(fill_value, dtype)),
+                   requires_grad)
 
 
-def zeros_like(other, dtype=None, requires_grad=False):
-    return zeros(other.shape, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
-                 backend=other.backend)
+def empty(*shape, dtype=None, requires_grad=False, backend=None):
+    """A tensor of `shape` whose values are not to be relied on (here they are zeros: minigrad does not hand out
+    uninitialized memory, which would make runs differ for no reason)."""
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad, backend=backend)
 
 
-def ones_like(other, dtype=None, requires_grad=False):
-    return ones(other.shape, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
+def eye(n, m=None, dtype=None, requires_grad=False, backend=None):
+    """The (n, m) matrix with ones on the diagonal (m = n unless given)."""
+    return _finish(_module(backend).eye(n, m, dtype=_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, backend=None):
+    """`steps` evenly spaced values from `start` to `end`, both included."""
+    return _finish(_module(backend).linspace(start, end, steps, dtype=_dtype(dtype)), requires_grad)
+
+
+def full_like(other, fill_value, dtype=None, requires_grad=False):
+    return _like(full, other, dtype, requires_grad, fill_value)
+
+
+def rand_like(other, dtype=None, requires_grad=False):
+    return _like(rand, other, dtype, requires_grad)
+
+
+def randn_like(other, dtype=None, requires_grad=False):
+    return _like(randn, other, dtype, requires_grad)
+
+
+def _like(make, other, dtype, requires_grad, *values):
+    """`make` with other's shape, dtype (unless `dtype` is given) and backend."""
+    return make(other.shape, *values, dtype=other.dtype if dtype is None else dtype, requires_grad=requires_grad,
                 backend=other.backend)
 
 
+def randint(low, high=None, size=None, dtype=None, backend=None):
+    """Integers drawn uniformly from [low, high) (``randint(high, size)``: from [0, high)), int64 by default."""
+    if size is None:  # randint(high, size), PyTorch's two-argument form
+        low, high, size = 0, low, high
+    draws = random.generator().integers(low, high, size=_shape((size,)))
+    return _finish(_module(backend).asarray(draws.astype(numpy.int64 if dtype is None else dtype)), False)
+
+
+def zeros_like(other, dtype=None, requires_grad=False):
+    return _like(zeros, other, dtype, requires_grad)
+
+
+def ones_like(other, dtype=None, requires_grad=False):
+    return _like(ones, other, dtype, requires_grad)
+
+
 def arange(start, stop=None, step=1, dtype=None, backend=None):
-    """NumPy's arange; integer arguments give int64 unless `dtype` says otherwise."""
+    """Values from start (0 when only one argument is given) up to, not including, stop. Integer arguments give
+    int64; any float argument gives the default float dtype, as in PyTorch (NumPy would say float64)."""
+    if dtype is None:
+        arguments = (start, step) if stop is None else (start, stop, step)
+        dtype = _default_dtype if any(isinstance(a, float) for a in arguments) else numpy.int64
     return _finish(_module(backend).arange(start, stop, step, dtype=dtype), False)
 
 

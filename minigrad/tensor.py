@@ -7,14 +7,22 @@ A Tensor holds
 - ``grad``: after ``backward()``, dL/d(this tensor) as a Tensor (leaves only, unless ``retain_grad()``);
 - ``grad_fn``: the graph node (a Function call's ``ctx``) that produced it, None for a leaf.
 
-Every operator and method below is a one-line call of a :class:`~minigrad.autograd.function.Function` from
-:mod:`minigrad.ops`: the Tensor class itself computes nothing.
+Every operator and method below calls ops (each a :class:`~minigrad.autograd.function.Function`) from
+:mod:`minigrad.ops`: most call one, a few compose several (``repeat``, ``split``, ``max(dim)``), and the Tensor
+class itself computes nothing. They follow PyTorch's names and rules where PyTorch and NumPy differ: type
+promotion (:mod:`minigrad.promotion`), ``dim``/``keepdim`` (NumPy's ``axis``/``keepdims`` accepted too),
+``transpose(dim0, dim1)``, ``size()``, unbiased ``var``, ``max(dim)`` returning values and indices.
 """
 
+import collections
 import weakref
+
+import numpy
 
 from minigrad import backends
 from minigrad.backends import backend_of, get_array_module, get_module, is_array
+from minigrad.dims import normalize_dim as _dim
+from minigrad.dims import normalize_dims as _axes
 
 
 class Tensor:
@@ -107,8 +115,22 @@ class Tensor:
     # --- array facts --------------------------------------------------------------------------------------------
     shape = property(lambda self: tuple(self.data.shape))
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
     dtype = property(lambda self: self.data.dtype)
+
+    def size(self, dim=None):
+        """The shape as a tuple, or the length of dimension `dim`, as PyTorch's ``size()`` (NumPy's element
+        count ``size`` is ``numel()`` here)."""
+        if dim is None:
+            return self.shape
+        return self.data.shape[_dim(dim, self.ndim)]
+
+    def numel(self):
+        """The number of elements."""
+        return self.data.size
+
+    def dim(self):
+        """The number of dimensions (``ndim``)."""
+        return self.data.ndim
 
     @property
     def backend(self):
@@ -190,56 +212,86 @@ class Tensor:
         return Tensor(self.data.copy(), self._requires_grad)
 
     # --- ops: each is a Function from minigrad.ops ---------------------------------------------------------
+    # Binary ops first bring their operands to one dtype by PyTorch's rules (minigrad.promotion), then call the
+    # op; inside the op, on raw arrays of that one dtype, NumPy's rules agree with PyTorch's.
     def _operand(self, other):
-        """Bring the other operand of a binary op into a form ops accept, without changing its dtype rules."""
+        """Bring the other operand of a binary op into a form ops accept: Tensors and Python numbers as they are."""
         if isinstance(other, Tensor):
             return other
         if type(other) in _PYTHON_NUMBERS:
-            return other  # Python numbers stay "weak": float32 * 2.0 stays float32, as in NumPy and PyTorch
+            return other  # Python numbers stay "weak" (minigrad.promotion)
         # Checked before Python numbers, since numpy.float64 is a subclass of float but is not "weak" in NumPy.
         if type(other).__module__ == "numpy" and getattr(other, "shape", None) == ():
             return other.item()  # a NumPy scalar acts like a Python number, as a 0-d tensor does in PyTorch
         if isinstance(other, (int, float, bool)):
-            return other  # Python numbers stay "weak": float32 * 2.0 stays float32, as in NumPy and PyTorch
+            return other
         if isinstance(other, (list, tuple)):
             return Tensor(self.xp.asarray(other, dtype=self.data.dtype))
         return Tensor(self.xp.asarray(other))
 
+    def _binary(self, function, other, reflected=False, floating=False):
+        # The common cases need no promotion: a float tensor with a Python number, or two tensors of one dtype.
+        if type(other) in _PYTHON_NUMBERS and self.data.dtype.kind == "f" or (
+                isinstance(other, Tensor) and other.data.dtype == self.data.dtype
+                and (not floating or self.data.dtype.kind in "fc")):
+            return function.apply(other, self) if reflected else function.apply(self, other)
+        other = self._operand(other)
+        first, second = _promoted((other, self) if reflected else (self, other), floating)
+        return function.apply(first, second)
+
+    def _floating(self):
+        """self for floating tensors; bool and integer tensors as the default float dtype (``exp`` of an int)."""
+        if self.data.dtype.kind in "fc":
+            return self
+        return ops.Cast.apply(self, promotion.floating(self.data.dtype))
+
     def __add__(self, other):
-        return ops.Add.apply(self, self._operand(other))
+        return self._binary(ops.Add, other)
 
     def __radd__(self, other):
-        return ops.Add.apply(self._operand(other), self)
+        return self._binary(ops.Add, other, reflected=True)
 
     def __sub__(self, other):
-        return ops.Sub.apply(self, self._operand(other))
+        return self._binary(ops.Sub, other)
 
     def __rsub__(self, other):
-        return ops.Sub.apply(self._operand(other), self)
+        return self._binary(ops.Sub, other, reflected=True)
 
     def __mul__(self, other):
-        return ops.Mul.apply(self, self._operand(other))
+        return self._binary(ops.Mul, other)
 
     def __rmul__(self, other):
-        return ops.Mul.apply(self._operand(other), self)
+        return self._binary(ops.Mul, other, reflected=True)
 
     def __truediv__(self, other):
-        return ops.Div.apply(self, self._operand(other))
+        return self._binary(ops.Div, other, floating=True)  # int / int is a float, as in Python and PyTorch
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(self._operand(other), self)
+        return self._binary(ops.Div, other, reflected=True, floating=True)
+
+    def __floordiv__(self, other):
+        return self.detach()._binary(ops.FloorDivide, _detached(other))
+
+    def __rfloordiv__(self, other):
+        return self.detach()._binary(ops.FloorDivide, _detached(other), reflected=True)
+
+    def __mod__(self, other):
+        return self.detach()._binary(ops.Remainder, _detached(other))
+
+    def __rmod__(self, other):
+        return self.detach()._binary(ops.Remainder, _detached(other), reflected=True)
 
     def __pow__(self, exponent):
-        return ops.Pow.apply(self, self._operand(exponent))
+        return self._binary(ops.Pow, exponent)
 
     def __rpow__(self, base):
-        return ops.Pow.apply(self._operand(base), self)
+        return self._binary(ops.Pow, base, reflected=True)
 
     def __matmul__(self, other):
-        return ops.MatMul.apply(self, self._operand(other))
+        return self._binary(ops.MatMul, other)
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(self._operand(other), self)
+        return self._binary(ops.MatMul, other, reflected=True)
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -247,43 +299,97 @@ class Tensor:
     def __pos__(self):
         return self
 
-    # comparisons give boolean tensors outside the graph
-    def _compare(self, other, compare):
-        other = self._operand(other)
-        return Tensor(self.xp.asarray(compare(self.data, other.data if isinstance(other, Tensor) else other)))
-
+    # comparisons and logical operators give boolean tensors outside the graph
     def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
+        return self._binary(ops.Less, other)
 
     def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
+        return self._binary(ops.LessEqual, other)
 
     def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
+        return self._binary(ops.Greater, other)
 
     def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
+        return self._binary(ops.GreaterEqual, other)
 
     def __eq__(self, other):
-        return self._compare(other, lambda a, b: a == b)
+        return self._binary(ops.Equal, other)
 
     def __ne__(self, other):
-        return self._compare(other, lambda a, b: a != b)
+        return self._binary(ops.NotEqual, other)
 
+    def __and__(self, other):
+        return self._binary(ops.BitwiseAnd, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return self._binary(ops.BitwiseOr, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return self._binary(ops.BitwiseXor, other)
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return ops.BitwiseNot.apply(self)
+
+    def isnan(self):
+        return ops.IsNan.apply(self)
+
+    def isinf(self):
+        return ops.IsInf.apply(self)
+
+    def isfinite(self):
+        return ops.IsFinite.apply(self)
+
+    # elementwise functions; bool and integer tensors are taken as the default float dtype first
     def exp(self):
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(self._floating())
 
     def log(self):
-        return ops.Log.apply(self)
+        return ops.Log.apply(self._floating())
 
     def sqrt(self):
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(self._floating())
 
     def tanh(self):
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(self._floating())
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self._floating())
+
+    def sin(self):
+        return ops.Sin.apply(self._floating())
+
+    def cos(self):
+        return ops.Cos.apply(self._floating())
+
+    def rsqrt(self):
+        return ops.Rsqrt.apply(self._floating())
+
+    def reciprocal(self):
+        return ops.Reciprocal.apply(self._floating())
+
+    def log1p(self):
+        return ops.Log1p.apply(self._floating())
+
+    def expm1(self):
+        return ops.Expm1.apply(self._floating())
+
+    def log2(self):
+        return ops.Log2.apply(self._floating())
+
+    def log10(self):
+        return ops.Log10.apply(self._floating())
+
+    def exp2(self):
+        return ops.Exp2.apply(self._floating())
+
+    def square(self):
+        return ops.Square.apply(self)
 
     def relu(self):
         return ops.Relu.apply(self)
@@ -294,65 +400,341 @@ class Tensor:
     def __abs__(self):
         return ops.Abs.apply(self)
 
+    def sign(self):
+        return ops.Sign.apply(self)
+
+    def floor(self):
+        return ops.Floor.apply(self)
+
+    def ceil(self):
+        return ops.Ceil.apply(self)
+
+    def round(self):
+        return ops.Round.apply(self)
+
+    def trunc(self):
+        return ops.Trunc.apply(self)
+
+    def clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
+        """Limit every element to [min, max] (either bound may be None): PyTorch's ``clamp``/``clip``."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            raise TypeError("clamp takes numbers as bounds; for tensor bounds use maximum(...) and minimum(...)")
+        return ops.Clamp.apply(self, min, max)
+
+    clip = clamp
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return ops.NanToNum.apply(self, nan, posinf, neginf)
+
     def maximum(self, other):
-        return ops.Maximum.apply(self, self._operand(other))
+        return self._binary(ops.Maximum, other)
 
     def minimum(self, other):
-        return ops.Minimum.apply(self, self._operand(other))
+        return self._binary(ops.Minimum, other)
 
-    def sum(self, axis=None, keepdims=False):
-        return ops.Sum.apply(self, axis, keepdims)
+    def masked_fill(self, mask, value):
+        """self with `value` where the boolean `mask` (broadcast to self's shape) is True."""
+        if isinstance(value, Tensor):
+            value = ops.Cast.apply(value, self.dtype) if value.dtype != self.dtype else value
+        return ops.Where.apply(_mask_array(mask), value, self)
 
-    def mean(self, axis=None, keepdims=False):
-        return ops.Mean.apply(self, axis, keepdims)
+    def where(self, condition, other):
+        """``x.where(condition, y)``: x where condition holds, y elsewhere (``torch.where(condition, x, y)``)."""
+        return _where(condition, self, other)
 
-    def var(self, axis=None, ddof=0, keepdims=False):
-        """Variance with NumPy's convention: ``ddof=0`` (biased) unless asked otherwise."""
-        return ops.Var.apply(self, axis, ddof, keepdims)
+    # --- reductions: PyTorch's dim and keepdim, and NumPy's axis and keepdims as aliases ---------------------
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.Sum.apply(self, *_reduction_args(dim, keepdim, axis, keepdims))
 
-    def max(self, axis=None, keepdims=False):
-        return ops.Max.apply(self, axis, keepdims)
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.Mean.apply(self, *_reduction_args(dim, keepdim, axis, keepdims))
 
-    def min(self, axis=None, keepdims=False):
-        return ops.Min.apply(self, axis, keepdims)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None, axis=None,
+            keepdims=None):
+        """sum((x - mean)^2) / (n - correction) over `dim`: ``correction=1`` (the unbiased estimate) unless asked
+        otherwise, as PyTorch. ``unbiased=False`` means correction 0, and NumPy's ``ddof`` is the correction.
+        """
+        if isinstance(dim, bool):  # PyTorch's older var(unbiased) spelling
+            dim, unbiased = None, dim
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
+        return ops.Var.apply(self, dim, _correction(correction, unbiased, ddof), keepdim)
 
-    def argmax(self, axis=None):
-        """Indices of the maxima (an integer tensor, outside the graph)."""
-        return Tensor(self.xp.asarray(self.data.argmax(axis=axis)))
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None, axis=None,
+            keepdims=None):
+        """sqrt(var): the same arguments as ``var``."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
+        return ops.Std.apply(self, dim, _correction(correction, unbiased, ddof), keepdim)
 
-    def argmin(self, axis=None):
-        return Tensor(self.xp.asarray(self.data.argmin(axis=axis)))
+    def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.Prod.apply(self, *_reduction_args(dim, keepdim, axis, keepdims))
 
+    def logsumexp(self, dim, keepdim=False):
+        return ops.LogSumExp.apply(self._floating(), dim, keepdim)
+
+    def cumsum(self, dim):
+        return ops.CumSum.apply(self, _dim(dim, self.ndim))
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The p-norm over `dim` (all elements by default): p = 2, 1, or ``float("inf")``."""
+        return ops.Norm.apply(self, p, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
+        return ops.Any.apply(self, _axes(dim, self.ndim), keepdim)
+
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
+        return ops.All.apply(self, _axes(dim, self.ndim), keepdim)
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The maximum over `dim` (an int, a tuple, or None for all); ties share the gradient equally."""
+        return ops.Max.apply(self, *_reduction_args(dim, keepdim, axis, keepdims))
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.Min.apply(self, *_reduction_args(dim, keepdim, axis, keepdims))
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """``max()``: the largest element (ties share the gradient, as ``amax``). ``max(dim)``: the named pair
+        ``(values, indices)`` along one dim, the gradient going to the first maximal element, as PyTorch.
+        ``max(other_tensor)`` is ``maximum``."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
+        if dim is None:
+            return ops.Max.apply(self, None, False)
+        return self._extremum_along(dim, keepdim, self.argmax)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As ``max``, for the smallest elements."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
+        if dim is None:
+            return ops.Min.apply(self, None, False)
+        return self._extremum_along(dim, keepdim, self.argmin)
+
+    def _extremum_along(self, dim, keepdim, argument_of_extremum):
+        if not isinstance(dim, int):
+            raise TypeError(f"max/min(dim) reduce one dim and return (values, indices); got dim={dim!r}: use "
+                            "amax/amin to reduce several dims")
+        if self.ndim == 0:
+            _dim(dim, 0)
+            return ValuesIndices(self.reshape(()), argument_of_extremum())
+        indices = argument_of_extremum(dim, keepdim=True)
+        values = self.gather(dim, indices)
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return ValuesIndices(values, indices)
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The index of the (first) largest element along `dim`, or in the flattened tensor (int64, no grad)."""
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
+        return ops.ArgMax.apply(self, None if dim is None else _dim(dim, self.ndim) if self.ndim else None, keepdim)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
+        return ops.ArgMin.apply(self, None if dim is None else _dim(dim, self.ndim) if self.ndim else None, keepdim)
+
+    # --- shapes ---------------------------------------------------------------------------------------------
     def reshape(self, *shape):
         """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one dimension may be -1."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape)
+        return ops.Reshape.apply(self, _shape_arguments(shape))
 
-    def flatten(self):
-        return ops.Reshape.apply(self, (-1,))
+    view = reshape  # minigrad has no strided views: view and reshape are the same op
 
-    def transpose(self, *axes):
-        """NumPy's transpose: no arguments reverse the axes; otherwise ``axes`` is the new order."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.Transpose.apply(self, axes or None)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dims start_dim..end_dim into one (a 0-d tensor becomes shape (1,))."""
+        if self.ndim == 0:
+            return ops.Reshape.apply(self, (1,))
+        start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
+        if start > end:
+            raise IndexError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return ops.Reshape.apply(self, self.shape[:start] + (-1,) + self.shape[end + 1:])
 
-    def permute(self, *dims):
-        """PyTorch's name for ``transpose(*axes)``: the new order of the axes."""
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
-        if len(dims) != self.ndim:
-            raise ValueError(f"permute needs {self.ndim} dims for a tensor of shape {self.shape}, got {dims}")
-        return ops.Transpose.apply(self, dims)
+    def unflatten(self, dim, sizes):
+        """Split dim `dim` into `sizes` (one of them may be -1)."""
+        dim = _dim(dim, self.ndim)
+        return ops.Reshape.apply(self, self.shape[:dim] + tuple(sizes) + self.shape[dim + 1:])
 
-    @property
-    def T(self):
-        return ops.Transpose.apply(self, None)
+    def unsqueeze(self, dim):
+        """A new dim of size 1 at position `dim` (in [-ndim - 1, ndim])."""
+        dim = _dim(dim, self.ndim + 1)
+        return ops.Reshape.apply(self, self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        """Remove dims of size 1: all of them, or those of `dim` (an int or a tuple) that have size 1."""
+        dims = range(self.ndim) if dim is None else _axes(dim, self.ndim)
+        return ops.Reshape.apply(self, tuple(size for d, size in enumerate(self.shape)
+                                             if not (d in dims and size == 1)))
+
+    def expand(self, *sizes):
+        """Broadcast to `sizes`; -1 keeps a dim's size. New dims may be added in front."""
+        sizes = _shape_arguments(sizes)
+        offset = len(sizes) - self.ndim
+        if offset < 0:
+            raise RuntimeError(f"expand: the number of sizes ({len(sizes)}) must be at least the tensor's number of "
+                               f"dimensions ({self.ndim})")
+        target = tuple(self.shape[d - offset] if size == -1 and d >= offset else size for d, size in enumerate(sizes))
+        return ops.BroadcastTo.apply(self, target)
 
     def broadcast_to(self, shape):
         return ops.BroadcastTo.apply(self, tuple(shape))
 
+    def repeat(self, *repeats):
+        """Tile the tensor `repeats[d]` times along each dim (PyTorch's ``repeat``, NumPy's ``tile``).
+
+        Composed of three ops: each dim of size n becomes (1, n), the 1 is broadcast to r, and (r, n) merges into
+        r * n, so the gradient is the sum over the r copies (BroadcastTo's backward).
+        """
+        repeats = _shape_arguments(repeats)
+        if len(repeats) < self.ndim:
+            raise RuntimeError(f"repeat: the number of repeats ({len(repeats)}) can not be smaller than the "
+                               f"tensor's number of dimensions ({self.ndim})")
+        shape = (1,) * (len(repeats) - self.ndim) + self.shape
+        spread = tuple(size for pair in ((1, n) for n in shape) for size in pair)
+        tiled = tuple(size for pair in zip(repeats, shape) for size in pair)
+        return self.reshape(spread).broadcast_to(tiled).reshape(tuple(r * n for r, n in zip(repeats, shape)))
+
+    def clone(self):
+        return ops.Clone.apply(self)
+
+    def contiguous(self):
+        """Every minigrad tensor is contiguous as far as its user can tell: this returns self."""
+        return self
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of `split_size_or_sections` along `dim` (the last may be smaller), or of the given sizes."""
+        dim = _dim(dim, self.ndim)
+        length = self.shape[dim]
+        if isinstance(split_size_or_sections, int):
+            step = split_size_or_sections
+            sizes = [min(step, length - start) for start in range(0, length, step)] or [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != length:
+                raise RuntimeError(f"split: sizes {sizes} do not add up to {length}, the length of dim {dim}")
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(self[(slice(None),) * dim + (slice(start, start + size),)])
+            start += size
+        return tuple(pieces)
+
+    def chunk(self, chunks, dim=0):
+        """`chunks` pieces (or fewer) of ceil(n / chunks) along `dim`, as PyTorch's ``chunk``."""
+        length = self.shape[_dim(dim, self.ndim)]
+        return self.split(max(-(-length // chunks), 1), dim)
+
+    def transpose(self, dim0, dim1):
+        """Swap two dims (PyTorch's ``transpose``; for a full reordering of the dims use ``permute``)."""
+        order = list(range(self.ndim))
+        if self.ndim == 0:
+            _dim(dim0, 0), _dim(dim1, 0)
+            return ops.Transpose.apply(self, ())
+        first, second = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
+        order[first], order[second] = order[second], order[first]
+        return ops.Transpose.apply(self, tuple(order))
+
+    def permute(self, *dims):
+        """The dims in a new order: ``y.shape[i] = x.shape[dims[i]]``; dims may be negative."""
+        dims = _shape_arguments(dims)
+        if len(dims) != self.ndim:
+            raise ValueError(f"permute needs {self.ndim} dims for a tensor of shape {self.shape}, got {dims}")
+        dims = tuple(_dim(d, self.ndim) for d in dims)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"permute: repeated dim in {dims}")
+        return ops.Transpose.apply(self, dims)
+
+    def movedim(self, source, destination):
+        """Move dim(s) `source` to position(s) `destination`, keeping the other dims in order."""
+        source = [_dim(d, self.ndim) for d in (source if isinstance(source, (tuple, list)) else (source,))]
+        destination = [_dim(d, self.ndim) for d in
+                       (destination if isinstance(destination, (tuple, list)) else (destination,))]
+        if len(source) != len(destination):
+            raise ValueError(f"movedim: {len(source)} source dims but {len(destination)} destination dims")
+        rest = iter(d for d in range(self.ndim) if d not in source)
+        placed = dict(zip(destination, source))
+        return self.permute(tuple(placed[d] if d in placed else next(rest) for d in range(self.ndim)))
+
+    @property
+    def T(self):
+        """The dims reversed (for a matrix, its transpose)."""
+        return ops.Transpose.apply(self, None)
+
+    @property
+    def mT(self):  # noqa: N802  (PyTorch's name)
+        """The last two dims swapped: a batch of matrices, each transposed."""
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on tensors of at least 2 dimensions, not {self.ndim}")
+        return self.transpose(-2, -1)
+
+    # --- indexing ---------------------------------------------------------------------------------------------
+    def gather(self, dim, index):
+        """y[i][j][k] = x[i][index[i][j][k]][k] for dim 1: values picked along `dim` by an int64 `index` of the
+        same number of dims (its other sizes at most x's)."""
+        index = _index_tensor(index)
+        if self.ndim == 0:
+            return self.reshape(1).gather(0, index.reshape(1)).reshape(())
+        return ops.Gather.apply(self, _dim(dim, self.ndim), index)
+
+    def take_along_dim(self, indices, dim):
+        """As ``gather``, with `indices` and x broadcast against each other in every dim but `dim`."""
+        indices = _index_tensor(indices)
+        dim = _dim(dim, self.ndim)
+        shape = list(numpy.broadcast_shapes(self.shape[:dim] + (1,) + self.shape[dim + 1:],
+                                            indices.shape[:dim] + (1,) + indices.shape[dim + 1:]))
+        source = self.broadcast_to(shape[:dim] + [self.shape[dim]] + shape[dim + 1:])
+        indices = indices.broadcast_to(shape[:dim] + [indices.shape[dim]] + shape[dim + 1:])
+        return source.gather(dim, indices)
+
+    def index_select(self, dim, index):
+        """The slices at positions `index` (a 1-D int64 tensor) along `dim`; repeats accumulate in backward."""
+        return self[(slice(None),) * _dim(dim, self.ndim) + (_index_tensor(index),)]
+
+    def scatter_add(self, dim, index, src):
+        """A copy of self with src[i][j] added at [index[i][j]][j] (dim 0), summing where indices repeat."""
+        return ops.ScatterAdd.apply(self, _dim(dim, self.ndim), _index_tensor(index), src)
+
+    def sort(self, dim=-1, descending=False):
+        """The named pair (values, indices) in ascending order along `dim` (descending=True: the reverse); the
+        values are ``gather``-ed, so their gradient goes back to the elements they came from."""
+        indices = ops.ArgSort.apply(self, _dim(dim, self.ndim), descending)
+        return ValuesIndices(self.gather(dim, indices), indices)
+
+    def argsort(self, dim=-1, descending=False):
+        return ops.ArgSort.apply(self, _dim(dim, self.ndim), descending)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002  (PyTorch's argument name)
+        """The k largest (or smallest) elements along `dim` and their indices, largest first."""
+        dim = _dim(dim, self.ndim)
+        length = self.shape[dim] if self.ndim else 1
+        if not 0 <= k <= length:
+            raise RuntimeError(f"topk: k ({k}) is out of range for dim {dim} of size {length}")
+        indices = ops.ArgSort.apply(self, dim, largest)
+        indices = indices[(slice(None),) * dim + (slice(0, k),)] if self.ndim else indices
+        return ValuesIndices(self.gather(dim, indices), indices)
+
+    def nonzero(self):
+        """The indices of the nonzero elements as an (n, ndim) int64 tensor."""
+        return ops.Nonzero.apply(self)
+
+    # --- linear algebra ----------------------------------------------------------------------------------------
+    def dot(self, other):
+        return _linalg().dot(self, other)
+
+    def mv(self, vector):
+        return _linalg().mv(self, vector)
+
+    def bmm(self, other):
+        return _linalg().bmm(self, other)
+
+    def outer(self, other):
+        return _linalg().outer(self, other)
+
+    # --- dtypes and new tensors like this one ---------------------------------------------------------------
     def astype(self, dtype):
         """A copy converted to `dtype`; differentiable between floating types."""
         return ops.Cast.apply(self, dtype)
@@ -363,26 +745,150 @@ class Tensor:
     def float(self):
         return self.astype("float32")
 
+    def long(self):
+        return self.astype("int64")
+
+    def bool(self):
+        return self.astype("bool")
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        """Zeros of `size` with this tensor's dtype (unless `dtype` is given) and backend."""
+        return self.new_full(_shape_arguments(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return self.new_full(_shape_arguments(size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        made = Tensor(self.xp.full(tuple(size), fill_value, dtype=self.dtype if dtype is None else dtype))
+        return made.requires_grad_() if requires_grad else made
+
     def __getitem__(self, index):
-        return ops.GetItem.apply(self, _raw_index(index))
+        index = _raw_index(index)
+        selected = _integers_first(index)
+        if selected is not None:  # PyTorch: integers select first, then the array indices apply to what is left
+            integers, rest = selected
+            return ops.GetItem.apply(ops.GetItem.apply(self, integers), rest)
+        return ops.GetItem.apply(self, index)
 
     def __setitem__(self, index, value):
         raise TypeError("minigrad tensors do not support assignment into elements (no in-place ops on the graph); "
-                        "build the new tensor with minigrad.where(...) or minigrad.concatenate(...), "
+                        "build the new tensor with masked_fill(...), minigrad.where(...) or minigrad.concatenate(...), "
                         "or assign into .data outside the graph")
 
+
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What max(dim), min(dim), sort and topk return, as PyTorch's (values, indices) pairs."
 
 _PYTHON_NUMBERS = (float, int, bool)
 
 
-def _raw_index(index):
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(item.data if isinstance(item, Tensor) else item for item in index)
+def _promoted(operands, floating=False):
+    """`operands` (Tensors and Python numbers) cast to their common dtype by PyTorch's rules; with `floating`,
+    bool and integer results become the default float dtype (true division)."""
+    dtype = promotion.result_type(*operands)
+    if floating:
+        dtype = promotion.floating(dtype)
+    return tuple(ops.Cast.apply(operand, dtype) if isinstance(operand, Tensor) and operand.data.dtype != dtype
+                 else operand for operand in operands)
+
+
+def _detached(value):
+    return value.detach() if isinstance(value, Tensor) else value
+
+
+def _where(condition, x, y):
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        raise TypeError("where needs at least one of x and y to be a Tensor")
+    x, y = _promoted((x, y))
+    return ops.Where.apply(_mask_array(condition), x, y)
+
+
+def _mask_array(mask):
+    return mask.data if isinstance(mask, Tensor) else mask
+
+
+def _reduction_args(dim, keepdim, axis, keepdims):
+    """PyTorch's (dim, keepdim) from either spelling: NumPy's axis and keepdims are accepted as aliases."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("pass dim or axis (NumPy's name for it), not both")
+        dim = axis
+    return dim, keepdim if keepdims is None else keepdims
+
+
+def _correction(correction, unbiased, ddof):
+    given = [(name, value) for name, value in (("correction", correction), ("unbiased", unbiased), ("ddof", ddof))
+             if value is not None]
+    if len(given) > 1:
+        raise TypeError(f"var/std: pass one of correction, unbiased and ddof, not {' and '.join(n for n, _ in given)}")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    value = correction if correction is not None else ddof
+    return 1 if value is None else value
+
+
+def _shape_arguments(shape):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` as NumPy and PyTorch users both expect."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _index_tensor(index):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"expected an int64 index Tensor, got {type(index).__name__}")
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"an index tensor must hold integers, not {index.dtype}")
     return index
 
 
+def _raw_index(index):
+    """The index with Tensors replaced by their arrays, and tuples or lists inside a tuple index taken as
+    integer-array indices (``x[(0, 0), :]`` picks row 0 twice, as in NumPy and PyTorch)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(item.data if isinstance(item, Tensor) else
+                     numpy.asarray(item) if isinstance(item, (tuple, list)) else item for item in index)
+    return index
+
+
+def _is_array_index(item):
+    return hasattr(item, "shape") and item.ndim > 0 or isinstance(item, list)
+
+
+def _integers_first(index):
+    """For an index mixing integers with array indices, the two steps PyTorch takes: (integers and full slices,
+    the rest). NumPy counts an integer as an array index there, which moves the result's dims around:
+    for x of shape (2, 3, 4), ``x[0, :, [0, 1]]`` is (3, 2) in PyTorch and (2, 3) in NumPy. None when there is
+    nothing to split."""
+    if not isinstance(index, tuple):
+        return None
+    integers = [item for item in index if isinstance(item, int) and not isinstance(item, bool)]
+    if not integers or not any(_is_array_index(item) for item in index):
+        return None
+    first, rest = [], []
+    for item in index:
+        if isinstance(item, int) and not isinstance(item, bool):
+            first.append(item)
+        elif item is None:
+            first.append(None)          # the new axis is made in the first step ...
+            rest.append(slice(None))    # ... and kept whole in the second
+        elif item is Ellipsis:
+            first.append(Ellipsis)
+            rest.append(Ellipsis)
+        else:
+            consumed = item.ndim if getattr(item, "dtype", None) is not None and item.dtype == bool else 1
+            first.extend([slice(None)] * consumed)
+            rest.append(item)
+    return tuple(first), tuple(rest)
+
+
+def _linalg():
+    from minigrad import functions
+    return functions
+
+
 # Tensor's methods call the ops and the engine, which are built on Tensor: imported once the class exists.
-from minigrad import ops  # noqa: E402
+from minigrad import ops, promotion  # noqa: E402
 from minigrad.autograd import engine  # noqa: E402

@@ -69,7 +69,7 @@ def run_backward(root, grad_root, retain_graph):
             if grad is not None:
                 previous = pending.get(key)
                 # a new array, never `+=`: the same gradient array may have been sent to several parents
-                pending[key] = grad if previous is None else previous + grad
+                pending[key] = grad if previous is None else _add(previous, grad)
             children[key] -= 1
             if children[key] == 0:
                 ready.append(parent)
@@ -119,7 +119,13 @@ def _accumulate(tensor, grad, copy):
     if tensor.grad is None:
         tensor.grad = Tensor._make(grad.copy() if copy else grad)
     else:
-        tensor.grad = Tensor._make(tensor.grad.data + grad)
+        tensor.grad = Tensor._make(_add(tensor.grad.data, grad))
+
+
+def _add(a, b):
+    """a + b as an array of their backend: NumPy turns the sum of two 0-d arrays into a scalar."""
+    total = a + b
+    return total if type(total) is type(a) else get_array_module(a).asarray(total)
 
 
 def _as_gradient_tuple(node, grads):

@@ -78,7 +78,7 @@ def _gradcheck(fn, inputs, checked, eps, atol, rtol, seed, fast_mode):
 
     base = evaluate(inputs)
     xp = backends.get_array_module(base[0])
-    upstream = tuple(xp.asarray(rng.standard_normal(out.shape)) if out.size > 1 else xp.ones(out.shape)
+    upstream = tuple(xp.asarray(rng.standard_normal(out.shape)) if out.numel() > 1 else xp.ones(out.shape)
                      for out in base)
 
     def loss(values):  # L = <v, f(x)>: the scalar whose gradient backward computes

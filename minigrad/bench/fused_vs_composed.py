@@ -98,7 +98,7 @@ def forward_backward(forward, leaves):
         output = forward()
         if upstream is None:
             upstream = numpy.random.default_rng(1).standard_normal(output.shape).astype(FLOAT)
-        output.backward(upstream if output.size > 1 else None)
+        output.backward(upstream if output.numel() > 1 else None)
     return call
 
 

@@ -11,8 +11,7 @@ Where to read:
 """
 
 from minigrad.nn import composed, functional, init, utils
-from minigrad.nn.modules import (RNN, BatchNorm1d, LayerNorm, LayerNormRNNCell, Linear, Module, Parameter, ReLU,
-                                 RNNCell, Sequential, Tanh)
+from minigrad.nn.modules import *  # noqa: F401,F403  (every layer, as torch.nn has them at the top)
+from minigrad.nn.modules import __all__ as _modules
 
-__all__ = ["Module", "Parameter", "Sequential", "Linear", "LayerNorm", "BatchNorm1d", "RNNCell",
-           "LayerNormRNNCell", "RNN", "ReLU", "Tanh", "functional", "composed", "init", "utils"]
+__all__ = [*_modules, "functional", "composed", "init", "utils"]

@@ -37,7 +37,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         centered = x - mean
         variance = (centered * centered).mean(axis=axes, keepdims=True)
         if running_mean is not None:
-            count = x.size // channels
+            count = x.numel() // channels
             with no_grad():  # bookkeeping outside the graph, the same update as the fused op's
                 new_mean = running_mean * (1 - momentum) + mean.reshape(channels) * momentum
                 new_var = running_var * (1 - momentum) + variance.reshape(channels) * (momentum * count / (count - 1))
@@ -60,13 +60,13 @@ def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
 
 
 def log_softmax(x, dim=-1):
-    shifted = x - x.detach().max(axis=dim, keepdims=True)  # a constant shift: softmax is unchanged by it
+    shifted = x - x.detach().amax(dim, keepdim=True)  # a constant shift: softmax is unchanged by it
     return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()
 
 
 def cross_entropy(logits, target, reduction="mean"):
     log_probabilities = log_softmax(logits, dim=-1).reshape(-1, logits.shape[-1])
-    rows = minigrad.arange(target.size, backend=logits.backend)
+    rows = minigrad.arange(target.numel(), backend=logits.backend)
     losses = -log_probabilities[rows, target.reshape(-1)].reshape(target.shape)
     if reduction == "mean":
         return losses.mean()

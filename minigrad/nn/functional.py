@@ -12,6 +12,11 @@ from minigrad.backends import get_array_module
 from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
 from minigrad.nn.ops import BatchNorm, CrossEntropy, LayerNorm, Linear, LogSoftmax, MSELoss, RNNCell, Softmax, fast
+from minigrad.nn.ops.dropout import Dropout
+from minigrad.nn.ops.elementwise_losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
+                                                L1Loss)
+from minigrad.nn.ops.nll_loss import NLLLoss
+from minigrad.nn.ops.nonlinearities import Elu, Gelu, LeakyRelu, LogSigmoid, Silu, Softplus
 from minigrad.nn.ops.losses import REDUCTIONS
 from minigrad.nn.ops.recurrent import NONLINEARITIES
 from minigrad.tensor import Tensor
@@ -106,6 +111,46 @@ def sigmoid(x):
     return ops.Sigmoid.apply(x)
 
 
+def gelu(input, approximate="none"):  # noqa: A002
+    """x Phi(x) with Phi the standard normal CDF; approximate="tanh" uses the tanh approximation."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+    return Gelu.apply(input, approximate)
+
+
+def silu(input):  # noqa: A002
+    """x sigmoid(x)."""
+    return Silu.apply(input)
+
+
+def leaky_relu(input, negative_slope=0.01):  # noqa: A002
+    return LeakyRelu.apply(input, negative_slope)
+
+
+def elu(input, alpha=1.0):  # noqa: A002
+    return Elu.apply(input, alpha)
+
+
+def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold."""
+    return Softplus.apply(input, beta, threshold)
+
+
+def logsigmoid(input):  # noqa: A002
+    """log sigmoid(x), finite for every finite x."""
+    return LogSigmoid.apply(input)
+
+
+def dropout(input, p=0.5, training=True):  # noqa: A002
+    """Inverted dropout: zero each element with probability p and scale the rest by 1 / (1 - p) when training;
+    the identity otherwise. The draws follow ``minigrad.manual_seed``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    return Dropout.apply(input, p)
+
+
 def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along `dim`, computed without overflow."""
     return Softmax.apply(x, dim)
@@ -116,17 +161,133 @@ def log_softmax(x, dim=-1):
     return LogSoftmax.apply(x, dim)
 
 
-def cross_entropy(logits, target, reduction="mean"):
-    """Mean over the batch of -log softmax(logits)[target]: logits (N, C) and integer targets (N,) in [0, C).
+def cross_entropy(logits, target, weight=None, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+    """-log softmax(logits)[target] per example, reduced: logits (N, C) with class indices (N,), unbatched (C,)
+    with a 0-d target, or (N, C, d1, ...) with targets (N, d1, ...), one distribution per position.
 
-    Unbatched logits (C,) take a 0-d target. reduction "sum" sums instead; "none" returns the (N,) losses.
+    - targets equal to `ignore_index` are left out (of the loss and of the mean's count);
+    - `label_smoothing` eps mixes the one-hot target with the uniform distribution:
+      l = (1 - eps) (-log p[t]) + eps * mean_c (-log p[c]);
+    - a floating `target` of the logits' shape holds class probabilities: l = -sum_c target[c] log p[c];
+    - `weight` (C,) weighs each class's term (a constant, no gradient); with class indices the mean divides by
+      the sum of the weights of the targets, as ``nll_loss`` does, with probabilities by the number of positions.
+
+    The common case (class indices, (N, C) or (C,), nothing ignored, no smoothing) is one fused node; the others
+    are composed of log_softmax and nll_loss, each a fused node.
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], not {label_smoothing}")
     if not isinstance(target, Tensor) and isinstance(logits, Tensor):
         target = _tensor(target, backend=logits.backend)
-    validation.check_class_targets("cross_entropy", logits, target)
-    return CrossEntropy.apply(logits, target, reduction)
+    validation.require_tensor("cross_entropy", logits, "logits")
+    validation.require_tensor("cross_entropy", target, "target")
+    class_dim = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[class_dim]
+    weight = _class_weights("cross_entropy", weight, classes)
+    # the weights as a (C, 1, 1, ...) column that broadcasts along the class dim of the log-probabilities
+    column = None if weight is None else weight.reshape((classes,) + (1,) * (logits.ndim - class_dim - 1))
+    if target.dtype.kind == "f":
+        if target.shape != logits.shape:
+            raise ValueError(f"cross_entropy: a floating target holds class probabilities and must have the "
+                             f"logits' shape {logits.shape}, got {target.dtype} of shape {target.shape}; for class "
+                             "indices use integers (e.g. int64)")
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / logits.shape[class_dim]
+        terms = target * log_softmax(logits, dim=class_dim)
+        losses = -(terms if column is None else terms * column).sum(dim=class_dim)
+        return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+    fused = (logits.ndim <= 2 and weight is None and not label_smoothing
+             and not bool((target.data == ignore_index).any()))
+    if fused:
+        validation.check_class_targets("cross_entropy", logits, target)
+        return CrossEntropy.apply(logits, target, reduction)
+    log_probabilities = log_softmax(logits, dim=class_dim)
+    loss = nll_loss(log_probabilities, target, weight, reduction=reduction, ignore_index=ignore_index)
+    if not label_smoothing:
+        return loss
+    kept = target != ignore_index
+    # the cross-entropy with the uniform distribution, each class weighted
+    weighted = log_probabilities if column is None else log_probabilities * column
+    uniform = -weighted.mean(dim=class_dim) * kept
+    if reduction == "mean":
+        used = kept if weight is None else weight[target.masked_fill(~kept, 0)] * kept
+        uniform = uniform.sum() / used.sum()
+    elif reduction == "sum":
+        uniform = uniform.sum()
+    return loss * (1 - label_smoothing) + uniform * label_smoothing
+
+
+def nll_loss(input, target, weight=None, reduction="mean", ignore_index=-100):  # noqa: A002  (PyTorch's name)
+    """-weight[t] input[n, t] with t = target[n], per position, for log-probabilities `input` ((N, C), (C,) or
+    (N, C, d1, ...)), reduced ("mean" divides by the sum of the weights used); positions whose target is
+    `ignore_index` are left out. `weight` (C,) weighs the classes (all 1 by default) and gets no gradient."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"nll_loss: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+    if not isinstance(target, Tensor) and isinstance(input, Tensor):
+        target = _tensor(target, backend=input.backend)
+    validation.require_tensor("nll_loss", input, "input")
+    validation.require_tensor("nll_loss", target, "target")
+    expected = () if input.ndim == 1 else input.shape[:1] + input.shape[2:]
+    if target.dtype.kind not in "iu" or target.shape != expected:
+        raise ValueError(f"nll_loss: expected integer class indices of shape {expected} for an input of shape "
+                         f"{input.shape}, got {target.dtype} of shape {target.shape}")
+    classes = input.shape[0 if input.ndim == 1 else 1]
+    used = target.data[target.data != ignore_index]
+    if used.size and (int(used.min()) < 0 or int(used.max()) >= classes):
+        raise ValueError(f"nll_loss: target values must be class indices in [0, {classes}) or ignore_index "
+                         f"({ignore_index}); got values from {int(used.min())} to {int(used.max())}")
+    return NLLLoss.apply(input, target, reduction, ignore_index, _class_weights("nll_loss", weight, classes))
+
+
+def _class_weights(function, weight, classes):
+    """The class weights as a constant of shape (C,), or None."""
+    if weight is None:
+        return None
+    validation.require_tensor(function, weight, "weight")
+    if weight.shape != (classes,):
+        raise ValueError(f"{function}: weight must have one entry per class, shape ({classes},), not {weight.shape}")
+    return weight.detach()
+
+
+def _check_pair(function, reduction, prediction, target):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{function}: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+    validation.require_tensor(function, prediction, "input")
+    validation.require_tensor(function, target, "target")
+    if prediction.shape != target.shape:
+        raise ValueError(f"{function}: input of shape {prediction.shape} and target of shape {target.shape} "
+                         "must have the same shape (broadcasting them silently is a common bug)")
+
+
+def l1_loss(input, target, reduction="mean"):  # noqa: A002
+    """Mean of |input - target| over all elements; both must have the same shape."""
+    _check_pair("l1_loss", reduction, input, target)
+    return L1Loss.apply(input, target, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
+    """(input - target)^2 / 2 within `delta` of the target, delta (|input - target| - delta / 2) beyond, reduced."""
+    _check_pair("huber_loss", reduction, input, target)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, not {delta}")
+    return HuberLoss.apply(input, target, reduction, delta)
+
+
+def binary_cross_entropy(input, target, reduction="mean"):  # noqa: A002
+    """-(target log p + (1 - target) log(1 - p)) for probabilities p = input in [0, 1], reduced."""
+    _check_pair("binary_cross_entropy", reduction, input, target)
+    if input.numel() and (float(input.data.min()) < 0 or float(input.data.max()) > 1):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]; for raw scores use "
+                         "binary_cross_entropy_with_logits")
+    return BinaryCrossEntropy.apply(input, target, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):  # noqa: A002
+    """binary_cross_entropy(sigmoid(input), target), computed from the logits without overflow."""
+    _check_pair("binary_cross_entropy_with_logits", reduction, input, target)
+    return BinaryCrossEntropyWithLogits.apply(input, target, reduction)
 
 
 def mse_loss(prediction, target, reduction="mean"):
@@ -149,7 +310,7 @@ def one_hot(indices, num_classes):
     validation.require_tensor("one_hot", indices, "indices")
     if indices.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got dtype {indices.dtype}")
-    if indices.size and (int(indices.data.min()) < 0 or int(indices.data.max()) >= num_classes):
+    if indices.numel() and (int(indices.data.min()) < 0 or int(indices.data.max()) >= num_classes):
         raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got values from "
                          f"{int(indices.data.min())} to {int(indices.data.max())}")
     xp = get_array_module(indices)

@@ -34,7 +34,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
         total_norm = xp.stack([(xp.abs(g.data) ** norm_type).sum() for g in grads]).sum() ** (1.0 / norm_type)
     scale = xp.minimum(max_norm / (total_norm + 1e-6), 1.0)  # never scales up
     for grad in grads:
-        grad.data = grad.data * scale.astype(grad.dtype)
+        grad.data *= scale.astype(grad.dtype)  # in place: a .grad owns its array, and a 0-d array stays one
     return Tensor(xp.asarray(total_norm))  # NumPy reductions give scalars; a Tensor needs an array
 
 

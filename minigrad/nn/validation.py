@@ -60,7 +60,7 @@ def check_batch_norm(layer, x, num_features, use_batch_statistics):
     if x.shape[1] != num_features:
         raise ValueError(f"{layer}: expected {num_features} channels in dimension 1, got an input of shape "
                          f"{x.shape}")
-    if use_batch_statistics and x.size // max(x.shape[1], 1) <= 1:
+    if use_batch_statistics and x.numel() // max(x.shape[1], 1) <= 1:
         # PyTorch's message: one value per channel has variance 0 and normalizes to exactly 0.
         raise ValueError(f"{layer}: Expected more than 1 value per channel when training, got input size "
                          f"{x.shape}")
@@ -96,14 +96,14 @@ def check_class_targets(layer, logits, target):
         raise ValueError(f"{layer}: expected logits of shape (N, C) or unbatched (C,), got {logits.shape}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"{layer}: target must hold integer class indices (e.g. int64), got dtype {target.dtype} "
-                        f"(target shape {target.shape}, logits shape {logits.shape}); class probabilities as "
-                        "targets are not supported")
+                        f"(target shape {target.shape}, logits shape {logits.shape}); class probabilities are "
+                        "a floating target of the logits' shape")
     expected = logits.shape[:-1]
     if target.shape != expected:
         raise ValueError(f"{layer}: target of shape {target.shape} does not match logits of shape {logits.shape}; "
                          f"expected one class index per example, shape {expected}")
     classes = logits.shape[-1]
-    if target.size and (int(target.data.min()) < 0 or int(target.data.max()) >= classes):
+    if target.numel() and (int(target.data.min()) < 0 or int(target.data.max()) >= classes):
         raise ValueError(f"{layer}: target values must be class indices in [0, {classes}) for logits of shape "
                          f"{logits.shape}; got values from {int(target.data.min())} to {int(target.data.max())} "
                          f"in the target of shape {target.shape}")

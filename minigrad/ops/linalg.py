@@ -18,8 +18,16 @@ from minigrad.autograd.function import Function
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError(f"matmul: both arguments need to be at least 1-D, got shapes {tuple(a.shape)} and "
+                               f"{tuple(b.shape)}")
         ctx.save_for_backward(a, b)
-        return a @ b
+        try:
+            return a @ b
+        except ValueError:  # NumPy's message speaks of gufunc signatures; name the two shapes instead
+            raise RuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied (the "
+                               "last dim of the first must equal the second-to-last of the second, and the batch "
+                               "dims must broadcast)") from None
 
     @staticmethod
     def backward(ctx, grad_output):

@@ -9,6 +9,7 @@ repeats, since that element was used more than once), split along the joined axi
 from minigrad.autograd.broadcasting import unbroadcast
 from minigrad.autograd.function import Function
 from minigrad.backends import get_array_module
+from minigrad.dims import normalize_dim
 
 
 class Reshape(Function):
@@ -28,10 +29,13 @@ class Transpose(Function):
     """y = x with its axes permuted: y.shape[i] = x.shape[axes[i]].
 
     dL/dx = dL/dy with the inverse permutation applied; ``axes=None`` reverses the axes (its own inverse).
+    Negative axes count from the end; the inverse is computed from the axes made non-negative.
     """
 
     @staticmethod
     def forward(ctx, x, axes=None):
+        if axes is not None:
+            axes = tuple(axis % x.ndim for axis in axes) if x.ndim else ()
         ctx.inverse = None if axes is None else tuple(sorted(range(len(axes)), key=lambda i: axes[i]))
         return x.transpose(axes)
 
@@ -56,7 +60,7 @@ class BroadcastTo(Function):
 def _is_advanced(index):
     """True when `index` uses integer or boolean arrays (NumPy's "advanced" indexing), which may repeat."""
     items = index if isinstance(index, tuple) else (index,)
-    return any(hasattr(item, "shape") or isinstance(item, list) for item in items)
+    return any(hasattr(item, "shape") or isinstance(item, (list, tuple)) for item in items)
 
 
 def _index_on_backend(xp, index):
@@ -66,7 +70,9 @@ def _index_on_backend(xp, index):
     the device, so it is moved once, explicitly, in forward.
     """
     if isinstance(index, tuple):
-        return tuple(_index_on_backend(xp, item) for item in index)
+        # a tuple or list inside a tuple index is an integer-array index: x[(0, 0), :] selects row 0 twice
+        return tuple(xp.asarray(item) if isinstance(item, (tuple, list)) else _index_on_backend(xp, item)
+                     for item in index)
     if isinstance(index, list) or getattr(index, "ndim", 0) > 0:
         return xp.asarray(index)
     return index
@@ -103,7 +109,11 @@ class Concatenate(Function):
     @staticmethod
     def forward(ctx, axis, *arrays):
         xp = get_array_module(*arrays)
-        ctx.axis = axis % arrays[0].ndim
+        for position, array in enumerate(arrays):
+            if array.ndim == 0:
+                raise RuntimeError(f"zero-dimensional tensor (at position {position}) cannot be concatenated; "
+                                   "use stack to join 0-d tensors along a new axis")
+        ctx.axis = normalize_dim(axis, arrays[0].ndim)
         ctx.sizes = [array.shape[ctx.axis] for array in arrays]
         return xp.concatenate(arrays, axis=axis)
 

@@ -31,24 +31,30 @@ class Adam(Optimizer):
     @no_grad()
     def step(self):
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
             for parameter in group["params"]:
                 if parameter.grad is None:
                     continue
-                grad = parameter.grad.data
-                if group["weight_decay"] != 0:
-                    grad = grad + group["weight_decay"] * parameter.data
-                state = self.state.get(parameter)
-                if state is None:
-                    xp = parameter.xp
-                    state = self.state[parameter] = {"step": 0,
-                                                     "exp_avg": xp.zeros_like(parameter.data),
-                                                     "exp_avg_sq": xp.zeros_like(parameter.data)}
-                state["step"] += 1
-                step = state["step"]
-                state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad
-                state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
-                step_size = group["lr"] / (1 - beta1 ** step)
-                denominator = (parameter.xp.sqrt(state["exp_avg_sq"]) / math.sqrt(1 - beta2 ** step)
-                               + group["eps"])
-                parameter.data -= step_size * state["exp_avg"] / denominator
+                self._update(parameter, self._decayed_gradient(parameter, group), group)
+
+    @staticmethod
+    def _decayed_gradient(parameter, group):
+        """Adam's weight decay: an L2 penalty, weight_decay * p, added to the gradient."""
+        grad = parameter.grad.data
+        return grad + group["weight_decay"] * parameter.data if group["weight_decay"] != 0 else grad
+
+    def _update(self, parameter, grad, group):
+        """The Adam step of one parameter from its (possibly weight-decayed) gradient."""
+        beta1, beta2 = group["betas"]
+        state = self.state.get(parameter)
+        if state is None:
+            xp = parameter.xp
+            state = self.state[parameter] = {"step": 0,
+                                             "exp_avg": xp.zeros_like(parameter.data),
+                                             "exp_avg_sq": xp.zeros_like(parameter.data)}
+        state["step"] += 1
+        step = state["step"]
+        state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad
+        state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
+        step_size = group["lr"] / (1 - beta1 ** step)
+        denominator = parameter.xp.sqrt(state["exp_avg_sq"]) / math.sqrt(1 - beta2 ** step) + group["eps"]
+        parameter.data -= step_size * state["exp_avg"] / denominator

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad
+from minigrad import backends
 from tests.helpers import assert_close, host
 
 torch = pytest.importorskip("torch")
@@ -132,6 +133,15 @@ def permutation_inputs(draw):
 
 
 @st.composite
+def two_dims_inputs(draw, shapes=SHAPES):
+    """A tensor and two of its dims (possibly negative, possibly the same; 0 and -1 for a 0-d tensor)."""
+    shape = draw(shapes)
+    bound = max(len(shape), 1)
+    dim = st.integers(-bound, bound - 1)
+    return (draw(arrays(shape)),), {"dim0": draw(dim), "dim1": draw(dim)}
+
+
+@st.composite
 def broadcast_to_inputs(draw):
     """A target shape, and an input shape that broadcasts to it: some leading axes dropped, some sizes set to 1."""
     target = draw(SHAPES)
@@ -209,6 +219,220 @@ def stack_inputs(draw):
     shape = draw(SHAPES)
     axis = draw(st.integers(-len(shape) - 1, len(shape)))
     return tuple(draw(arrays(shape)) for _ in range(draw(st.integers(1, 3)))), {"axis": axis}
+
+
+# --- strategies for the PyTorch vocabulary -------------------------------------------------------------------------
+
+def dim_of(ndim):
+    bound = max(ndim, 1)
+    return st.integers(-bound, bound - 1)
+
+
+@st.composite
+def one_dim(draw, elements=SMOOTH, shapes=SHAPES, unique=False, **params):
+    """A tensor and one of its dims, plus any other parameters."""
+    shape = draw(shapes)
+    x = draw(arrays(shape, elements, unique=unique))
+    return (x,), {"dim": draw(dim_of(len(shape))), **{name: draw(strategy) for name, strategy in params.items()}}
+
+
+@st.composite
+def prod_inputs(draw):
+    (x,), params = draw(reduction(st.one_of(st.just(0.0), SMOOTH)))
+    return (x,), params
+
+
+@st.composite
+def norm_inputs(draw, p):
+    """Away from the kinks: 0 for p = 1 and 2 (each element, so no norm is 0), ties of |x| for p = inf."""
+    elements = AWAY_FROM_ZERO if p in (1, 2) else st.integers(1, 60).map(lambda k: 0.1 * k)
+    return draw(reduction(elements, unique=p == float("inf")))
+
+
+@st.composite
+def unsqueeze_inputs(draw):
+    shape = draw(SHAPES)
+    return (draw(arrays(shape)),), {"dim": draw(st.integers(-len(shape) - 1, len(shape)))}
+
+
+@st.composite
+def squeeze_inputs(draw):
+    shape = tuple(draw(st.lists(st.sampled_from([1, 1, 2, 3]), min_size=0, max_size=4)))
+    dims = st.none() if not shape else st.one_of(st.none(), dim_of(len(shape)),
+                                                  st.lists(dim_of(len(shape)), min_size=1, max_size=len(shape),
+                                                           unique_by=lambda d: d % len(shape)).map(tuple))
+    return (draw(arrays(shape)),), {"dim": draw(dims)}
+
+
+@st.composite
+def flatten_inputs(draw):
+    shape = draw(SHAPES)
+    if not shape:
+        return (draw(arrays(shape)),), {"start_dim": 0, "end_dim": -1}
+    start = draw(st.integers(0, len(shape) - 1))
+    end = draw(st.integers(start, len(shape) - 1))
+    negative = draw(st.booleans())
+    return (draw(arrays(shape)),), {"start_dim": start - len(shape) if negative else start, "end_dim": end}
+
+
+@st.composite
+def unflatten_inputs(draw):
+    shape = draw(NONSCALAR_SHAPES)
+    dim = draw(st.integers(0, len(shape) - 1))
+    size = shape[dim]
+    sizes = draw(st.sampled_from([(size,), (1, size), (size, 1), (-1, 1), (1, -1)]))
+    return (draw(arrays(shape)),), {"dim": dim, "sizes": sizes}
+
+
+@st.composite
+def expand_inputs(draw):
+    (x,), params = draw(broadcast_to_inputs())
+    sizes = list(params["shape"])
+    offset = len(sizes) - x.ndim
+    sizes = [-1 if d >= offset and x.shape[d - offset] == size and draw(st.booleans()) else size
+             for d, size in enumerate(sizes)]
+    return (x,), {"sizes": tuple(sizes)}
+
+
+@st.composite
+def repeat_inputs(draw):
+    shape = draw(SHAPES)
+    extra = draw(st.integers(0, 1))
+    return (draw(arrays(shape)),), {"repeats": tuple(draw(st.integers(1, 3)) for _ in range(len(shape) + extra))}
+
+
+@st.composite
+def split_inputs(draw):
+    shape = draw(NONSCALAR_SHAPES)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    length = shape[dim]
+    if draw(st.booleans()):
+        sections = draw(st.integers(1, length + 1))
+    else:
+        cut = sorted(draw(st.lists(st.integers(0, length), max_size=2)))
+        bounds = [0] + cut + [length]
+        sections = [b - a for a, b in zip(bounds, bounds[1:])]
+    return (draw(arrays(shape)),), {"sections": sections, "dim": dim}
+
+
+@st.composite
+def movedim_inputs(draw):
+    shape = draw(NONSCALAR_SHAPES)
+    count = draw(st.integers(1, len(shape)))
+    source = draw(st.permutations(range(len(shape))))[:count]
+    destination = draw(st.permutations(range(len(shape))))[:count]
+    if count == 1 and draw(st.booleans()):
+        return (draw(arrays(shape)),), {"source": source[0] - len(shape), "destination": destination[0]}
+    return (draw(arrays(shape)),), {"source": tuple(source), "destination": tuple(destination)}
+
+
+@st.composite
+def gather_inputs(draw, same_other_sizes=False):
+    shape = draw(NONSCALAR_SHAPES)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    index_shape = tuple(draw(st.integers(1, 4)) if d == dim % len(shape) else
+                        size if same_other_sizes else draw(st.integers(1, size)) for d, size in enumerate(shape))
+    index = draw(hnp.arrays(numpy.int64, index_shape, elements=st.integers(0, shape[dim] - 1)))
+    return (draw(arrays(shape)),), {"dim": dim, "index": index}
+
+
+@st.composite
+def index_select_inputs(draw):
+    shape = draw(NONSCALAR_SHAPES)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    index = draw(hnp.arrays(numpy.int64, (draw(st.integers(1, 5)),), elements=st.integers(0, shape[dim] - 1)))
+    return (draw(arrays(shape)),), {"dim": dim, "index": index}
+
+
+@st.composite
+def scatter_add_inputs(draw):
+    shape = draw(NONSCALAR_SHAPES)
+    dim = draw(st.integers(0, len(shape) - 1))
+    src_shape = tuple(draw(st.integers(1, 3)) if d == dim else draw(st.integers(1, size))
+                      for d, size in enumerate(shape))
+    # the index covers all of src: where it covers less, PyTorch's own backward returns a gradient of the index's
+    # shape for src and refuses it
+    index = draw(hnp.arrays(numpy.int64, src_shape, elements=st.integers(0, shape[dim] - 1)))
+    return (draw(arrays(shape)), draw(arrays(src_shape))), {"dim": dim, "index": index}
+
+
+@st.composite
+def topk_inputs(draw):
+    shape = draw(NONSCALAR_SHAPES)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    return (draw(arrays(shape, GRID, unique=True)),), {
+        "k": draw(st.integers(0, shape[dim])), "dim": dim, "largest": draw(st.booleans())}
+
+
+EINSUM_EQUATIONS = ["ij,jk->ik", "ij->ji", "ii->i", "ii->", "ij->", "ij->j", "bij,bjk->bik", "i,i->", "i,j->ij",
+                    "ijk,jl->ilk", "ij,jk", "iji->j", "ij,ij,j->i", "i->"]
+
+
+@st.composite
+def einsum_inputs(draw):
+    equation = draw(st.sampled_from(EINSUM_EQUATIONS))
+    letters = sorted(set(equation) - set(",->"))
+    sizes = {letter: draw(st.integers(1, 3)) for letter in letters}
+    operands = equation.split("->")[0].split(",")
+    return tuple(draw(arrays(tuple(sizes[letter] for letter in operand))) for operand in operands), {
+        "equation": equation}
+
+
+@st.composite
+def linalg_inputs(draw, kind):
+    n, m, p, batch = (draw(st.integers(1, 3)) for _ in range(4))
+    shapes = {"dot": [(n,), (n,)], "outer": [(n,), (m,)], "mv": [(n, m), (m,)], "bmm": [(batch, n, m), (batch, m, p)]}
+    return tuple(draw(arrays(shape)) for shape in shapes[kind]), {}
+
+
+@st.composite
+def tensordot_inputs(draw):
+    count = draw(st.integers(0, 2))
+    shared = tuple(draw(st.integers(1, 3)) for _ in range(count))
+    a_shape = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))) + shared
+    b_shape = shared + tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2))))
+    return (draw(arrays(a_shape)), draw(arrays(b_shape))), {"dims": count}
+
+
+@st.composite
+def masked_fill_inputs(draw):
+    shape = draw(SHAPES)
+    mask_shape = shape[draw(st.integers(0, len(shape))):]
+    return (draw(arrays(shape)),), {"mask": draw(hnp.arrays(numpy.bool_, mask_shape)), "value": draw(SMOOTH)}
+
+
+@st.composite
+def clamp_inputs(draw):
+    x = draw(arrays(draw(SHAPES), GRID_SHIFTED))
+    low, high = draw(st.sampled_from([(True, True), (True, False), (False, True)]))
+    return (x,), {"min": draw(GRID) if low else None, "max": draw(GRID) if high else None}
+
+
+def _torch_prod(x, axis, keepdims):
+    """torch.prod reduces one dim at a time: a product over several dims is a product of products."""
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    for a in sorted((a % x.ndim for a in axes), reverse=True):
+        x = x.prod(dim=a, keepdim=True)
+    if not keepdims:
+        x = x.reshape([size for d, size in enumerate(x.shape) if d not in {a % max(x.ndim, 1) for a in axes}])
+    return x
+
+
+def _all_dims(x, axis):
+    return tuple(range(x.ndim)) if axis is None else axis
+
+
+def _weighted_pieces(pieces, dim, concatenate):
+    """The pieces, each scaled by its position + 1 and joined again, so a gradient sent to the wrong piece shows."""
+    return concatenate([piece * (k + 1) for k, piece in enumerate(pieces)], dim)
+
+
+def _split_sections(sections):
+    return sections if isinstance(sections, int) else list(sections)
+
+
+NON_FINITE = hnp.arrays(numpy.float64, st.integers(1, 6), elements=st.sampled_from(
+    [numpy.nan, numpy.inf, -numpy.inf, 1.5, -0.5, 2.0]))
 
 
 # --- the table ---------------------------------------------------------------------------------------------------
@@ -302,14 +526,15 @@ OPS = [
        lambda x, axis, keepdims, ddof: x.var(dim=axis, correction=ddof, keepdim=keepdims), cases=(
            (_rng_arrays((3, 4)), {"axis": 1, "keepdims": True, "ddof": 1}),
            (_rng_arrays((2, 3, 4)), {"axis": (0, 2), "keepdims": False, "ddof": 0}))),
-    Op("max", reduction(GRID, unique=True), lambda x, axis, keepdims: x.max(axis=axis, keepdims=keepdims),
+    Op("amax", reduction(GRID, unique=True), lambda x, axis, keepdims: x.amax(axis=axis, keepdims=keepdims),
        lambda x, axis, keepdims: x.amax(dim=_torch_axis(axis), keepdim=keepdims)),
-    Op("min", reduction(GRID, unique=True), lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims),
+    Op("amin", reduction(GRID, unique=True), lambda x, axis, keepdims: x.amin(dim=axis, keepdim=keepdims),
        lambda x, axis, keepdims: x.amin(dim=_torch_axis(axis), keepdim=keepdims)),
     # moving elements around
     Op("reshape", reshape_inputs(), lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape)),
     Op("flatten", unary(), lambda x: x.flatten(), lambda x: x.flatten()),
-    Op("transpose", permutation_inputs(), lambda x, axes: x.transpose(*axes), lambda x, axes: torch.permute(x, axes)),
+    Op("transpose", two_dims_inputs(), lambda x, dim0, dim1: x.transpose(dim0, dim1),
+       lambda x, dim0, dim1: x.transpose(dim0, dim1)),
     Op("permute", permutation_inputs(), lambda x, axes: x.permute(axes), lambda x, axes: torch.permute(x, axes)),
     Op("T", unary(), lambda x: x.T, lambda x: torch.permute(x, tuple(reversed(range(x.ndim))))),
     Op("broadcast_to", broadcast_to_inputs(), lambda x, shape: x.broadcast_to(shape),
@@ -342,6 +567,114 @@ OPS = [
        why_no_gradcheck="a float32 output rounds away the eps=1e-6 step of finite differences"),
 ]
 
+# The PyTorch vocabulary: each row calls minigrad and torch under the same name and signature.
+OPS += [
+    # elementwise
+    Op("sin", unary(), lambda x: x.sin(), lambda x: x.sin()),
+    Op("cos", unary(), lambda x: x.cos(), lambda x: x.cos()),
+    Op("square", unary(), lambda x: x.square(), lambda x: x.square()),
+    Op("rsqrt", unary(POSITIVE), lambda x: x.rsqrt(), lambda x: x.rsqrt()),
+    Op("reciprocal", unary(AWAY_FROM_ZERO), lambda x: x.reciprocal(), lambda x: x.reciprocal()),
+    Op("log1p", unary(floats(-0.5, 3)), lambda x: x.log1p(), lambda x: x.log1p()),
+    Op("expm1", unary(), lambda x: x.expm1(), lambda x: x.expm1()),
+    Op("log2", unary(POSITIVE), lambda x: x.log2(), lambda x: x.log2()),
+    Op("log10", unary(POSITIVE), lambda x: x.log10(), lambda x: x.log10()),
+    Op("exp2", unary(), lambda x: x.exp2(), lambda x: x.exp2()),
+    Op("sign", unary(AWAY_FROM_ZERO), lambda x: x.sign(), lambda x: x.sign()),
+    Op("floor", unary(GRID_SHIFTED), lambda x: x.floor(), lambda x: x.floor()),
+    Op("ceil", unary(GRID_SHIFTED), lambda x: x.ceil(), lambda x: x.ceil()),
+    Op("round", unary(GRID_SHIFTED), lambda x: x.round(), lambda x: x.round()),
+    Op("trunc", unary(GRID_SHIFTED), lambda x: x.trunc(), lambda x: x.trunc()),
+    Op("clamp", clamp_inputs(), lambda x, min, max: x.clamp(min, max), lambda x, min, max: x.clamp(min, max),
+       cases=(((numpy.array([-1.05, 0.55, 2.05]),), {"min": 1.0, "max": 0.0}),)),  # min > max: max wins
+    Op("clip", clamp_inputs(), lambda x, min, max: minigrad.clip(x, min=min, max=max),
+       lambda x, min, max: torch.clip(x, min=min, max=max)),
+    Op("nan_to_num", unary(), lambda x: x.nan_to_num(), lambda x: x.nan_to_num()),
+    Op("nan_to_num_non_finite", NON_FINITE.map(lambda x: ((x,), {})),
+       lambda x: x.nan_to_num(nan=0.5, posinf=3.0), lambda x: x.nan_to_num(nan=0.5, posinf=3.0), gradcheck=False,
+       why_no_gradcheck="finite differences of inf and nan are not numbers; PyTorch checks the gradient"),
+    Op("masked_fill", masked_fill_inputs(), lambda x, mask, value: x.masked_fill(minigrad.tensor(mask), value),
+       lambda x, mask, value: x.masked_fill(torch.as_tensor(mask), value)),
+    Op("where_method", where_inputs(), lambda a, b, condition: a.where(minigrad.tensor(condition), b),
+       lambda a, b, condition: a.where(torch.as_tensor(condition), b)),
+    # reductions
+    Op("std", reduction(GRID, unique=True, with_ddof=True),  # distinct values: std > 0 wherever n > 1
+       lambda x, axis, keepdims, ddof: x.std(dim=axis, correction=ddof, keepdim=keepdims),
+       lambda x, axis, keepdims, ddof: x.std(dim=axis, correction=ddof, keepdim=keepdims), cases=(
+           (_rng_arrays((3, 4)), {"axis": 1, "keepdims": False, "ddof": 1}),
+           ((numpy.array([[2.0, 2.0], [1.0, 3.0]]),), {"axis": 1, "keepdims": False, "ddof": 1}))),  # std 0
+    Op("var_default_unbiased", one_dim(shapes=NONSCALAR_SHAPES.filter(lambda shape: max(shape) > 1)),
+       lambda x, dim: x.var(), lambda x, dim: x.var()),
+    Op("prod", prod_inputs(), lambda x, axis, keepdims: x.prod(axis=axis, keepdims=keepdims), _torch_prod, cases=(
+        ((numpy.array([[0.0, 2.0, 3.0], [0.0, 0.0, 1.5], [1.0, 2.0, -1.0]]),), {"axis": 1, "keepdims": False}),
+        ((numpy.array([0.0, 2.0, 3.0]),), {"axis": None, "keepdims": True}))),
+    Op("cumsum", one_dim(), lambda x, dim: x.cumsum(dim), lambda x, dim: x.cumsum(dim)),
+    Op("logsumexp", reduction(floats(-30, 30)), lambda x, axis, keepdims: x.logsumexp(_all_dims(x, axis), keepdims),
+       lambda x, axis, keepdims: x.logsumexp(_all_dims(x, axis), keepdims)),
+    Op("norm_2", norm_inputs(2), lambda x, axis, keepdims: x.norm(2, axis, keepdims),
+       lambda x, axis, keepdims: torch.linalg.vector_norm(x, 2, axis, keepdims)),
+    Op("norm_1", norm_inputs(1), lambda x, axis, keepdims: x.norm(1, axis, keepdims),
+       lambda x, axis, keepdims: torch.linalg.vector_norm(x, 1, axis, keepdims)),
+    Op("norm_inf", norm_inputs(float("inf")), lambda x, axis, keepdims: x.norm(float("inf"), axis, keepdims),
+       lambda x, axis, keepdims: torch.linalg.vector_norm(x, float("inf"), axis, keepdims)),
+    Op("max_dim", one_dim(GRID, unique=True, keepdim=st.booleans()),
+       lambda x, dim, keepdim: x.max(dim, keepdim).values, lambda x, dim, keepdim: x.max(dim, keepdim).values),
+    Op("min_dim", one_dim(GRID, unique=True, keepdim=st.booleans()),
+       lambda x, dim, keepdim: x.min(dim=dim, keepdim=keepdim)[0], lambda x, dim, keepdim: x.min(dim, keepdim)[0]),
+    Op("max_all", one_dim(GRID, unique=True), lambda x, dim: x.max(), lambda x, dim: x.max()),  # no ties
+    Op("min_all", one_dim(GRID, unique=True), lambda x, dim: x.min(), lambda x, dim: x.min()),
+    # shapes
+    Op("unsqueeze", unsqueeze_inputs(), lambda x, dim: x.unsqueeze(dim), lambda x, dim: x.unsqueeze(dim)),
+    Op("squeeze", squeeze_inputs(), lambda x, dim: x.squeeze(dim),
+       lambda x, dim: x.squeeze() if dim is None else x.squeeze(dim)),
+    Op("view", reshape_inputs(), lambda x, shape: x.view(*shape), lambda x, shape: x.view(shape)),
+    Op("flatten_dims", flatten_inputs(), lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim),
+       lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim)),
+    Op("unflatten", unflatten_inputs(), lambda x, dim, sizes: x.unflatten(dim, sizes),
+       lambda x, dim, sizes: x.unflatten(dim, sizes)),
+    Op("expand", expand_inputs(), lambda x, sizes: x.expand(*sizes), lambda x, sizes: x.expand(sizes)),
+    Op("repeat", repeat_inputs(), lambda x, repeats: x.repeat(*repeats), lambda x, repeats: x.repeat(repeats)),
+    Op("clone", unary(), lambda x: x.clone() * 1.0, lambda x: x.clone() * 1.0),
+    Op("split", split_inputs(),
+       lambda x, sections, dim: _weighted_pieces(x.split(_split_sections(sections), dim), dim, minigrad.concatenate),
+       lambda x, sections, dim: _weighted_pieces(x.split(_split_sections(sections), dim), dim, torch.cat)),
+    Op("chunk", split_inputs().filter(lambda inputs: isinstance(inputs[1]["sections"], int)),
+       lambda x, sections, dim: _weighted_pieces(x.chunk(sections, dim), dim, minigrad.concatenate),
+       lambda x, sections, dim: _weighted_pieces(x.chunk(sections, dim), dim, torch.cat)),
+    Op("movedim", movedim_inputs(), lambda x, source, destination: x.movedim(source, destination),
+       lambda x, source, destination: x.movedim(source, destination)),
+    Op("mT", unary(shapes=hnp.array_shapes(min_dims=2, max_dims=4, max_side=3)), lambda x: x.mT, lambda x: x.mT),
+    Op("permute_negative", permutation_inputs(), lambda x, axes: x.permute(*(a - x.ndim for a in axes)),
+       lambda x, axes: x.permute(tuple(a - x.ndim for a in axes))),
+    # indexing
+    Op("gather", gather_inputs(), lambda x, dim, index: x.gather(dim, minigrad.tensor(index)),
+       lambda x, dim, index: x.gather(dim, torch.as_tensor(index))),
+    Op("take_along_dim", gather_inputs(same_other_sizes=True),
+       lambda x, dim, index: minigrad.take_along_dim(x, minigrad.tensor(index), dim),
+       lambda x, dim, index: torch.take_along_dim(x, torch.as_tensor(index), dim)),
+    Op("index_select", index_select_inputs(), lambda x, dim, index: x.index_select(dim, minigrad.tensor(index)),
+       lambda x, dim, index: x.index_select(dim, torch.as_tensor(index))),
+    Op("scatter_add", scatter_add_inputs(),
+       lambda x, src, dim, index: x.scatter_add(dim, minigrad.tensor(index), src),
+       lambda x, src, dim, index: x.scatter_add(dim, torch.as_tensor(index), src)),
+    Op("sort", one_dim(GRID, unique=True, descending=st.booleans()),
+       lambda x, dim, descending: x.sort(dim, descending).values,
+       lambda x, dim, descending: x.sort(dim=dim, descending=descending).values),
+    Op("topk", topk_inputs(), lambda x, k, dim, largest: x.topk(k, dim, largest).values,
+       lambda x, k, dim, largest: x.topk(k, dim, largest).values),
+    Op("getitem_int_slice_array", unary(shapes=st.just((2, 3, 4))),
+       lambda x: x[1, :, minigrad.tensor([0, 3, 3])], lambda x: x[1, :, torch.tensor([0, 3, 3])]),
+    # linear algebra
+    Op("einsum", einsum_inputs(), lambda *xs, equation: minigrad.einsum(equation, *xs),
+       lambda *xs, equation: torch.einsum(equation, *xs)),
+    Op("dot", linalg_inputs("dot"), minigrad.dot, torch.dot),
+    Op("outer", linalg_inputs("outer"), minigrad.outer, torch.outer),
+    Op("mv", linalg_inputs("mv"), minigrad.mv, torch.mv),
+    Op("bmm", linalg_inputs("bmm"), minigrad.bmm, torch.bmm),
+    Op("tensordot", tensordot_inputs(), lambda a, b, dims: minigrad.tensordot(a, b, dims),
+       lambda a, b, dims: torch.tensordot(a, b, dims)),
+]
+
 GRADCHECKED = [op for op in OPS if op.gradcheck]
 
 
@@ -349,6 +682,11 @@ GRADCHECKED = [op for op in OPS if op.gradcheck]
 
 def _leaves(arrays):
     return [minigrad.tensor(array, dtype="float64", requires_grad=True) for array in arrays]
+
+
+def is_current_backend_array(value):
+    """0-d results included: an array of the backend the test runs on, never a NumPy scalar."""
+    return backends.is_array(value) and backends.backend_of(value) == minigrad.get_backend()
 
 
 def check_gradcheck(op, arrays, params):
@@ -361,6 +699,7 @@ def check_against_torch(op, arrays, params, seed):
     torch_leaves = [torch.tensor(array, requires_grad=True) for array in arrays]
     expected = op.torch(*torch_leaves, **params)
     assert output.dtype == numpy.dtype(str(expected.dtype).removeprefix("torch.")), op.name
+    assert is_current_backend_array(output.data), f"{op.name}: {type(output.data).__name__} is not a backend array"
     assert_close(output.detach(), expected, what=f"{op.name} forward")
 
     # A random upstream gradient: with all ones, a backward that e.g. forgets a sign can agree by accident.
@@ -369,6 +708,7 @@ def check_against_torch(op, arrays, params, seed):
     expected.backward(torch.tensor(upstream))
     for k, (leaf, torch_leaf) in enumerate(zip(leaves, torch_leaves)):
         assert leaf.grad is not None and leaf.grad.dtype == numpy.float64, f"{op.name}: no float64 grad for {k}"
+        assert is_current_backend_array(leaf.grad.data), f"{op.name}: the gradient of input {k} is no backend array"
         assert_close(leaf.grad, torch_leaf.grad, atol=1e-10, rtol=1e-10, what=f"{op.name}: gradient of input {k}")
 
 
@@ -413,9 +753,9 @@ KINKS = [
     ("abs", (numpy.array([-1.0, 0.0, 2.0]),), {}),                               # abs'(0) = sign(0) = 0
     ("maximum", (numpy.array([1.0, 2.0, 3.0]), numpy.array([1.0, 1.0, 4.0])), {}),  # a tie splits the gradient
     ("minimum", (numpy.array([1.0, 2.0, 3.0]), numpy.array([1.0, 1.0, 4.0])), {}),
-    ("max", (numpy.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]),), {"axis": 1, "keepdims": False}),  # ties share
-    ("max", (numpy.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]),), {"axis": None, "keepdims": False}),
-    ("min", (numpy.array([[1.0, 0.0, 0.0], [2.0, 2.0, 5.0]]),), {"axis": 0, "keepdims": True}),
+    ("amax", (numpy.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]),), {"axis": 1, "keepdims": False}),  # ties share
+    ("amax", (numpy.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]),), {"axis": None, "keepdims": False}),
+    ("amin", (numpy.array([[1.0, 0.0, 0.0], [2.0, 2.0, 5.0]]),), {"axis": 0, "keepdims": True}),
     ("pow_tensor", (numpy.array([0.0, 0.0, 1.0, 2.0]), numpy.array([0.0, 2.0, 0.0, 0.5])), {}),  # 0 ** b
     ("pow_constant", (numpy.array([0.0, 1.0]),), {"exponent": 0}),                # d(x ** 0)/dx = 0, also at 0
 ]
@@ -445,7 +785,10 @@ def test_module_level_functions_match_the_methods():
              (minigrad.tanh(x), x.tanh()), (minigrad.abs(-x), x), (minigrad.sum(x, axis=0), x.sum(axis=0)),
              (minigrad.mean(x, axis=1, keepdims=True), x.mean(axis=1, keepdims=True)),
              (minigrad.var(x, axis=0, ddof=1), x.var(axis=0, ddof=1)), (minigrad.matmul(x, x.T), x @ x.T),
-             (minigrad.reshape(x, (3, 2)), x.reshape(3, 2)), (minigrad.transpose(x), x.T),
+             (minigrad.std(x, 1, correction=0), x.std(dim=1, unbiased=False)),
+             (minigrad.reshape(x, (3, 2)), x.reshape(3, 2)), (minigrad.transpose(x, 0, 1), x.T),
+             (minigrad.permute(x, (1, 0)), x.mT), (minigrad.amax(x, 1), x.max(1).values),
+             (minigrad.clamp(x, 1.0, 2.0), x.clip(1.0, 2.0)), (minigrad.sigmoid(x), x.sigmoid()),
              (minigrad.broadcast_to(x, (2, 2, 3)), x.broadcast_to((2, 2, 3)))]
     for module_level, method in pairs:
         assert_close(module_level, method)

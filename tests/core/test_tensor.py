@@ -135,7 +135,8 @@ def test_numpy_item_detach_and_repr(backend):
 
 def test_array_facts(backend):
     x = minigrad.zeros(2, 3, 4)
-    assert (x.shape, x.ndim, x.size, x.dtype, len(x)) == ((2, 3, 4), 3, 24, numpy.float32, 2)
+    assert (x.shape, x.ndim, x.size(), x.dtype, len(x)) == ((2, 3, 4), 3, (2, 3, 4), numpy.float32, 2)
+    assert (x.size(1), x.size(-1), x.numel(), x.dim()) == (3, 4, 24, 3)
     assert x.backend == backend and x.xp is minigrad.get_array_module(x)
     with pytest.raises(TypeError, match="0-d"):
         len(minigrad.tensor(1.0))

@@ -1,0 +1,33 @@
+"""Inverted dropout: in training, each element is kept with probability 1 - p and scaled by 1 / (1 - p), else
+zeroed, so the expected output equals the input and evaluation needs no rescaling (it is the identity there).
+
+    y = x * m / (1 - p),  m_i ~ Bernoulli(1 - p) drawn once in forward
+    dL/dx = dL/dy * m / (1 - p)      (y is linear in x for the drawn mask)
+
+The mask is drawn from minigrad's generator (``minigrad.manual_seed``) on the host and moved to the data's
+backend, as every random draw in minigrad is, so runs repeat exactly on every backend.
+"""
+
+from minigrad import random
+from minigrad.autograd.function import Function
+from minigrad.backends import get_array_module
+
+
+class Dropout(Function):
+    """y = x * mask / (1 - p) with a fresh Bernoulli(1 - p) mask.    dL/dx = dL/dy * mask / (1 - p)."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        xp = get_array_module(x)
+        if p == 1:
+            scaled_mask = xp.zeros(x.shape, dtype=x.dtype)
+        else:
+            kept = random.generator().random(x.shape) >= p
+            scaled_mask = xp.asarray(kept.astype(x.dtype) / x.dtype.type(1 - p))
+        ctx.save_for_backward(scaled_mask)
+        return x * scaled_mask
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (scaled_mask,) = ctx.saved_tensors
+        return grad_output * scaled_mask, None
