@@ -6,13 +6,14 @@ Where to read:
 - ``functional.py``: those ops as functions (``F.layer_norm(x, (8,), weight, bias)``), with argument checks.
 - ``composed.py``: the same functions built from primitive ops only, for comparison with the fused ones.
 - ``modules/``: the layers as Modules that own their parameters (``Linear``, ``LayerNorm``, ``BatchNorm1d``,
-  ``RNNCell``, ``LayerNormRNNCell``, ``RNN``, ...).
+  ``RNNCell``, ``LayerNormRNNCell``, ``RNN``, ``LSTMCell``, ``LayerNormLSTMCell``, ``LSTM``, ...).
 - ``init.py``: initializers; ``utils.py``: gradient clipping and saving/loading a state_dict to ``.npz``.
 """
 
 from minigrad.nn import composed, functional, init, utils
 from minigrad.nn.modules import (RNN, BatchNorm1d, LayerNorm, LayerNormRNNCell, Linear, Module, Parameter, ReLU,
                                  RNNCell, Sequential, Tanh)
+from minigrad.nn.modules import LSTM, LayerNormLSTMCell, LSTMCell
 
 __all__ = ["Module", "Parameter", "Sequential", "Linear", "LayerNorm", "BatchNorm1d", "RNNCell",
-           "LayerNormRNNCell", "RNN", "ReLU", "Tanh", "functional", "composed", "init", "utils"]
+           "LayerNormRNNCell", "RNN", "ReLU", "Tanh", "LSTMCell", "LayerNormLSTMCell", "LSTM", "functional", "composed", "init", "utils"]
