@@ -72,10 +72,11 @@ def test_notebook_runs_and_its_claims_hold(path, monkeypatch):
         except CellExecutionError as error:
             pytest.fail(f"{path.name} failed:\n{error}", pytrace=False)
         # The student's version: the exercise with its solution stripped, then the self-check, which must fail.
-        stub = nbformat.v4.new_code_cell(strip_solutions(exercise.source))
-        client.execute_cell(stub, len(notebook.cells))
+        notebook.cells += [nbformat.v4.new_code_cell(strip_solutions(exercise.source)),
+                           nbformat.v4.new_code_cell(self_check.source)]
+        client.execute_cell(notebook.cells[-2], len(notebook.cells) - 2)
         with pytest.raises(CellExecutionError):
-            client.execute_cell(nbformat.v4.new_code_cell(self_check.source), len(notebook.cells) + 1)
+            client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1)
     assert path.read_bytes() == committed, f"running {path.name} changed the committed file"
 
 

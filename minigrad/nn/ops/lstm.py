@@ -60,16 +60,14 @@ from minigrad.autograd.function import Function
 from minigrad.backends import get_array_module
 
 
-def _sigmoid(xp, values):
-    # 1 / (1 + exp(-a)) overflows exp for a < -709; the form below never exponentiates a positive number.
-    exp_of_minus_abs = xp.exp(-xp.abs(values))
-    return xp.where(values >= 0, 1 / (1 + exp_of_minus_abs), exp_of_minus_abs / (1 + exp_of_minus_abs))
-
-
 def _gates(xp, pre_activation):
-    """The four gate activations i, f, g, o from the (..., 4H) pre-activation, in PyTorch's order."""
-    a_i, a_f, a_g, a_o = xp.split(pre_activation, 4, axis=-1)
-    return _sigmoid(xp, a_i), _sigmoid(xp, a_f), xp.tanh(a_g), _sigmoid(xp, a_o)
+    """The four gate activations i, f, g, o from the (..., 4H) pre-activation, in PyTorch's order.
+
+    sigmoid(a) = (1 + tanh(a/2)) / 2 is the same function, finite for every a (1 / (1 + exp(-a)) overflows exp for
+    a < -709), and one tanh call covers all four gates."""
+    input_gate, forget_gate, _, output_gate = xp.split(0.5 * (1 + xp.tanh(0.5 * pre_activation)), 4, axis=-1)
+    candidate = xp.tanh(xp.split(pre_activation, 4, axis=-1)[2])
+    return input_gate, forget_gate, candidate, output_gate
 
 
 def _grad_gates(xp, grad_cell, cell, grad_output_gate, input_gate, forget_gate, candidate, output_gate):
