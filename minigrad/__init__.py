@@ -20,6 +20,7 @@ from minigrad.backends import (BackendUnavailableError, get_array_module, get_ba
 from minigrad.creation import (arange, full, get_default_dtype, ones, ones_like, rand, randn, set_default_dtype,
                                tensor, zeros, zeros_like)
 from minigrad.denormals import get_flush_denormal, set_flush_denormal
+from minigrad.fast_path import fast_kernels_enabled, set_fast_kernels
 from minigrad.random import manual_seed
 from minigrad.tensor import Tensor
 
@@ -106,7 +107,7 @@ def where(condition, x, y):
 __all__ = ["Tensor", "tensor", "Function", "Context", "gradcheck", "GradcheckError", "unbroadcast", "no_grad",
            "enable_grad", "is_grad_enabled", "detect_anomaly", "manual_seed", "set_default_dtype",
            "get_default_dtype", "set_backend", "get_backend", "use_backend", "get_array_module",
-           "BackendUnavailableError", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "randn",
+           "BackendUnavailableError", "set_fast_kernels", "fast_kernels_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "randn",
            "rand", "exp", "log", "sqrt", "tanh", "abs", "sum", "mean", "var", "matmul", "maximum", "minimum",
            "reshape", "transpose", "broadcast_to", "concatenate", "stack", "where", "float32", "float64", "int64"]
 

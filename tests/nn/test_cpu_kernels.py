@@ -120,6 +120,9 @@ def test_the_switch_selects_the_path(monkeypatch, build):
     assert not cpu_kernels.enabled()
     monkeypatch.setattr(cpu_kernels, "ENABLED", True)
     assert cpu_kernels.enabled()
+    monkeypatch.setattr(minigrad.fast_path, "_enabled", False)  # minigrad.set_fast_kernels(False)
+    assert not cpu_kernels.enabled()
+    monkeypatch.setattr(minigrad.fast_path, "_enabled", True)
     calls = []
     kernel = cpu_kernels.layer_norm_forward
     for name in ("serial", "parallel"):

@@ -37,6 +37,8 @@ import types
 
 import numpy as np
 
+from minigrad.fast_path import fast_kernels_enabled
+
 try:
     import numba
 except ImportError:  # the optional extra is not installed: the NumPy path is used
@@ -49,8 +51,9 @@ ENABLED = os.environ.get("MINIGRAD_NUMBA", "1") != "0"
 
 
 def enabled():
-    """True when the compiled kernels may be used: numba imports and MINIGRAD_NUMBA was not "0"."""
-    return numba is not None and ENABLED
+    """True when the compiled kernels may be used: numba imports, MINIGRAD_NUMBA was not "0" and the fast path is
+    on (:func:`minigrad.set_fast_kernels`)."""
+    return numba is not None and ENABLED and fast_kernels_enabled()
 
 
 # Each kernel is compiled twice. From this many elements on, the parallel build runs, its rows spread over

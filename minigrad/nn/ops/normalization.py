@@ -67,6 +67,7 @@ The NumPy code below stays the reference (and the path for CuPy, "strict", other
 
 from minigrad.autograd.function import Function
 from minigrad.backends import find_backend, get_array_module
+from minigrad.fast_path import fast_kernels_enabled
 from minigrad.nn.ops import cpu_kernels
 
 BLOCK_BYTES = 256 * 1024  # a block of rows plus its few same-sized intermediates fits easily in a 1-2 MiB L2
@@ -74,7 +75,7 @@ BLOCK_BYTES = 256 * 1024  # a block of rows plus its few same-sized intermediate
 
 def _row_blocks(array, rows):
     """Slices that cut range(rows) of `array` (rows along axis 0) into blocks of about BLOCK_BYTES."""
-    if find_backend(array) != "numpy" or rows == 0:
+    if find_backend(array) != "numpy" or rows == 0 or not fast_kernels_enabled():
         return [slice(0, rows)]
     bytes_per_row = max(1, array.itemsize * (array.size // rows))
     rows_per_block = max(1, BLOCK_BYTES // bytes_per_row)
