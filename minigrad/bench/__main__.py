@@ -56,9 +56,9 @@ def limit_threads(count):
     import torch
     from threadpoolctl import threadpool_limits
     torch.set_num_threads(count)
-    from minigrad.nn.ops import cpu_kernels
-    if cpu_kernels.numba is not None:
-        cpu_kernels.numba.set_num_threads(min(count, cpu_kernels.numba.config.NUMBA_NUM_THREADS))
+    from minigrad.nn.ops.fast import kernels
+    if kernels.numba is not None:
+        kernels.numba.set_num_threads(min(count, kernels.numba.config.NUMBA_NUM_THREADS))
     return threadpool_limits(limits=count)
 
 

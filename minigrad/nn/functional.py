@@ -10,8 +10,7 @@ from minigrad import ops
 from minigrad.backends import get_array_module
 from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
-from minigrad.nn.ops import (BatchNormFunction, CrossEntropyFunction, LayerNormFunction, LinearFunction,
-                             LogSoftmaxFunction, MSELossFunction, RNNCellFunction, SoftmaxFunction)
+from minigrad.nn.ops import BatchNorm, CrossEntropy, LayerNorm, Linear, LogSoftmax, MSELoss, RNNCell, Softmax, fast
 from minigrad.nn.ops.losses import REDUCTIONS
 from minigrad.nn.ops.lstm import LayerNormLSTMCellFunction, LSTMCellFunction
 from minigrad.nn.ops.recurrent import NONLINEARITIES
@@ -21,7 +20,7 @@ from minigrad.tensor import Tensor
 def linear(x, weight, bias=None):
     """y = x @ weight.T + bias, for x of shape (..., in), weight (out, in), bias (out,) or None."""
     validation.check_linear("linear", x, weight, bias)
-    return LinearFunction.apply(x, weight, bias)
+    return Linear.apply(x, weight, bias)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -31,7 +30,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """
     normalized_shape = as_shape(normalized_shape)
     validation.check_layer_norm("layer_norm", x, normalized_shape, weight, bias)
-    return LayerNormFunction.apply(x, weight, bias, len(normalized_shape), eps)
+    op = fast.implementation(LayerNorm, x, weight, bias)  # LayerNorm, or a faster subclass for these arrays
+    return op.apply(x, weight, bias, len(normalized_shape), eps)
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -56,7 +56,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if value is not None and value.shape != (channels,):
             raise ValueError(f"{layer}: {name} has shape {value.shape}, expected ({channels},) for an input of "
                              f"shape {x.shape}")
-    return BatchNormFunction.apply(x, weight, bias, running_mean, running_var, training, momentum, eps)
+    op = fast.implementation(BatchNorm, x, weight, bias, running_mean, running_var)  # or a faster subclass
+    return op.apply(x, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
@@ -70,7 +71,7 @@ def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     validation.check_rnn_cell("rnn_cell", x, h, input_size, hidden_size)
     if h is None:
         h = zeros_state(x, hidden_size)
-    return RNNCellFunction.apply(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
+    return RNNCell.apply(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
 
 
 def lstm_cell(x, hx, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -121,12 +122,12 @@ def sigmoid(x):
 
 def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along `dim`, computed without overflow."""
-    return SoftmaxFunction.apply(x, dim)
+    return Softmax.apply(x, dim)
 
 
 def log_softmax(x, dim=-1):
     """log(softmax(x)) along `dim`, as x - max - log(sum(exp(x - max))): finite for any finite x."""
-    return LogSoftmaxFunction.apply(x, dim)
+    return LogSoftmax.apply(x, dim)
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -139,7 +140,7 @@ def cross_entropy(logits, target, reduction="mean"):
     if not isinstance(target, Tensor) and isinstance(logits, Tensor):
         target = _tensor(target, backend=logits.backend)
     validation.check_class_targets("cross_entropy", logits, target)
-    return CrossEntropyFunction.apply(logits, target, reduction)
+    return CrossEntropy.apply(logits, target, reduction)
 
 
 def mse_loss(prediction, target, reduction="mean"):
@@ -151,7 +152,7 @@ def mse_loss(prediction, target, reduction="mean"):
     if prediction.shape != target.shape:
         raise ValueError(f"mse_loss: prediction of shape {prediction.shape} and target of shape {target.shape} "
                          "must have the same shape (broadcasting them silently is a common bug)")
-    return MSELossFunction.apply(prediction, target, reduction)
+    return MSELoss.apply(prediction, target, reduction)
 
 
 def one_hot(indices, num_classes):

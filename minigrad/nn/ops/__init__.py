@@ -2,14 +2,15 @@
 
 Call them through :mod:`minigrad.nn.functional`, which checks the arguments first; read them here, where each
 file's docstring derives its backward step by step. :mod:`minigrad.nn.composed` builds the same functions from
-primitive ops, for comparison.
+primitive ops, for comparison. Class names follow :mod:`minigrad.ops` (``Exp``, ``MatMul``): the op's name, as the
+graph node shows it. LayerNorm and BatchNorm have faster subclasses in :mod:`minigrad.nn.ops.fast`.
 """
 
-from minigrad.nn.ops.activations import LogSoftmaxFunction, SoftmaxFunction
-from minigrad.nn.ops.linear import LinearFunction
-from minigrad.nn.ops.losses import CrossEntropyFunction, MSELossFunction
-from minigrad.nn.ops.normalization import BatchNormFunction, LayerNormFunction
-from minigrad.nn.ops.recurrent import RNNCellFunction
+from minigrad.nn.ops.activations import LogSoftmax, Softmax
+from minigrad.nn.ops.batch_norm import BatchNorm
+from minigrad.nn.ops.layer_norm import LayerNorm
+from minigrad.nn.ops.linear import Linear
+from minigrad.nn.ops.losses import CrossEntropy, MSELoss
+from minigrad.nn.ops.recurrent import RNNCell
 
-__all__ = ["LinearFunction", "LayerNormFunction", "BatchNormFunction", "RNNCellFunction", "SoftmaxFunction",
-           "LogSoftmaxFunction", "CrossEntropyFunction", "MSELossFunction"]
+__all__ = ["Linear", "LayerNorm", "BatchNorm", "RNNCell", "Softmax", "LogSoftmax", "CrossEntropy", "MSELoss"]

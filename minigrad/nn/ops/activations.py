@@ -30,7 +30,7 @@ def stable_log_softmax(x, axis):
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-class SoftmaxFunction(Function):
+class Softmax(Function):
     """s = softmax(x) along `axis`.    dL/dx = s * (g - sum(g * s))   (derived above)."""
 
     @staticmethod
@@ -48,7 +48,7 @@ class SoftmaxFunction(Function):
         return output * (grad_output - (grad_output * output).sum(axis=ctx.axis, keepdims=True)), None
 
 
-class LogSoftmaxFunction(Function):
+class LogSoftmax(Function):
     """l = log softmax(x) along `axis`.    dL/dx = g - softmax(x) * sum(g)   (derived above)."""
 
     @staticmethod

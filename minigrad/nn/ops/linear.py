@@ -21,7 +21,7 @@ output-sized temporary fewer (the bias is added in place).
 from minigrad.autograd.function import Function
 
 
-class LinearFunction(Function):
+class Linear(Function):
     """y = x @ W^T + b.    dL/dx = g @ W,  dL/dW = g^T @ x,  dL/db = sum of g over the batch (derived above)."""
 
     @staticmethod

@@ -28,7 +28,7 @@ from minigrad.backends import get_array_module
 REDUCTIONS = ("mean", "sum", "none")
 
 
-class CrossEntropyFunction(Function):
+class CrossEntropy(Function):
     """l_n = -log softmax(z_n)[t_n].    dL/dz_n = w_n * (softmax(z_n) - onehot(t_n))   (derived above).
 
     Logits of shape (N, C) with targets (N,), or unbatched logits (C,) with a 0-d target.
@@ -73,7 +73,7 @@ class CrossEntropyFunction(Function):
         return grad_logits, None, None
 
 
-class MSELossFunction(Function):
+class MSELoss(Function):
     """L = mean of (u - v)^2 ("sum": the sum; "none": the squares).    dL/du = 2 (u - v) / M = -dL/dv."""
 
     @staticmethod

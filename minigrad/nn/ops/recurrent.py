@@ -27,7 +27,7 @@ from minigrad.backends import get_array_module
 NONLINEARITIES = ("tanh", "relu")
 
 
-class RNNCellFunction(Function):
+class RNNCell(Function):
     """h' = f(x @ W_ih^T + b_ih + h @ W_hh^T + b_hh).    With da = g * f'(a): dL/dx = da @ W_ih,
     dL/dh = da @ W_hh, dL/dW_ih = da^T @ x, dL/dW_hh = da^T @ h, dL/db_ih = dL/db_hh = sum of da (derived above).
     """

@@ -1,7 +1,8 @@
-"""Compiled per-row loops for the fused LayerNorm and BatchNorm on the CPU (optional, through numba).
+"""Compiled per-row loops for LayerNorm and BatchNorm on the CPU (optional, through numba).
 
-The formulas are those derived in :mod:`minigrad.nn.ops.normalization`, which stays the readable reference and
-the path for every other backend:
+The formulas are those derived in :mod:`minigrad.nn.ops.layer_norm` and :mod:`minigrad.nn.ops.batch_norm`, whose
+plain classes stay the readable reference and the path for every other backend; the classes that call these
+loops are in :mod:`minigrad.nn.ops.fast.compiled`:
 
     mu = mean(x),  var = mean((x - mu)^2),  r = (var + eps)^(-1/2),  xhat = (x - mu) r,  y = gamma xhat + beta
     g = dL/dy * gamma,   dL/dx = r (g - mean(g) - xhat mean(g xhat))
@@ -13,9 +14,9 @@ so main memory sees only the reads of x (dy and xhat) and the writes of the resu
 
 Accuracy: every sum is accumulated in float64, and the variance is the two-pass mean of (x - mu)^2 with mu in
 float64. For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the spread, so no
-correction pass is needed (the NumPy path, which sums in the data's dtype, needs its corrected two-pass).
+correction pass is needed (the NumPy formulas, which sum in the data's dtype, need their corrected two-pass).
 
-Forward saves xhat and r, exactly as the NumPy path does, so either backward can follow either forward; reading
+Forward saves xhat and r, exactly as the plain classes do, so either backward can follow either forward; reading
 the saved xhat is one pass, as reading x would be, and recomputing xhat from x would only add arithmetic.
 
 Rows (LayerNorm) are independent and run in parallel with ``prange``. BatchNorm's per-channel sums span all rows:
@@ -24,11 +25,11 @@ float64 row of partial sums in parallel, and the partials are added up in a fixe
 depend on the thread count.
 
 Rows and chunks run in parallel only for large arrays (PARALLEL_MIN_ELEMENTS); smaller ones run the serial build
-of the same loop, which for the 32x128 LayerNorm of an RNN step takes about 4 us where NumPy's formula takes 20.
+of the same loop, in the calling thread.
 
-Switch: set the environment variable ``MINIGRAD_NUMBA=0`` before minigrad.nn is imported to force the NumPy path
-(tests set ``ENABLED`` instead, to compare the two). Without numba installed (``pip install minigrad[fast]``) the
-NumPy path runs as well.
+Switch: set the environment variable ``MINIGRAD_NUMBA=0`` before minigrad.nn is imported to turn these loops off
+(tests set ``ENABLED`` instead); ``minigrad.set_fast_kernels(False)`` turns off every fast class. Without numba
+installed (``pip install minigrad[fast]``) the loops are never used.
 """
 
 import functools
@@ -45,8 +46,8 @@ except ImportError:  # the optional extra is not installed: the NumPy path is us
     numba = None
 
 
-# The switch, read once when this module is imported (with minigrad.nn): reading the environment costs a
-# microsecond, a quarter of a small LayerNorm kernel, on every call. Tests set this attribute to compare the paths.
+# The switch, read once when this module is imported (with minigrad.nn): reading the environment on every call
+# would cost a sizeable part of a small LayerNorm kernel. Tests set this attribute to compare the paths.
 ENABLED = os.environ.get("MINIGRAD_NUMBA", "1") != "0"
 
 
@@ -59,8 +60,7 @@ def enabled():
 # Each kernel is compiled twice. From this many elements on, the parallel build runs, its rows spread over
 # numba's threads (``prange``); below it, the serial build runs in the calling thread. Starting the thread pool for
 # a small array costs more than the work, and its idle threads keep spinning for a while and slow down whatever
-# runs next (measured with the parallel build for every size: the RNN training step with 32x128 LayerNorms went
-# from 25 ms to 510 ms, the digits MLP epoch with batch-32 BatchNorms from 98 ms to 4 s).
+# runs next: many small calls (an RNN step's 32x128 LayerNorms) become many times slower (minigrad/bench/README.md).
 PARALLEL_MIN_ELEMENTS = 1 << 18
 
 
@@ -70,18 +70,21 @@ def runs_in_parallel(size):
 
 # Floating-point freedoms given to the compiler: "reassoc" lets it split a sum such as sum_j x_j into several
 # running partial sums (the vector lanes of the CPU) added at the end, and "contract" lets it fuse a * b + c into
-# one instruction. Without them each sum is one long chain of dependent additions: the 32x128 LayerNorm forward
-# of an RNN step took 10.0 us, with them 4.1 us. The sums are still accumulated in float64, so the result moves
+# one instruction. Without them each sum is one long chain of dependent additions, which the CPU cannot overlap
+# (minigrad/bench/README.md has the timing). The sums are still accumulated in float64, so the result moves
 # only in the last bits, as any change of summation order does (BLAS and NumPy's pairwise sums change it too).
 # The other fast-math flags (no NaN, no infinity) are not given: a NaN in x must still come out as a NaN.
 FASTMATH = {"reassoc", "contract"}
 
 
 def usable(*arrays):
-    """True when the compiled kernels may run on these arrays: numba is there, MINIGRAD_NUMBA was not "0", and
-    every array is a plain NumPy float32/float64 array of one dtype (contiguity is fixed by callers)."""
-    if not enabled():
-        return False
+    """True when the compiled kernels may run on these arrays: they are enabled (see enabled) and the arrays
+    suit them (see suits)."""
+    return enabled() and suits(*arrays)
+
+
+def suits(*arrays):
+    """True when every array is a plain NumPy float32/float64 array of one dtype (contiguity is fixed by callers)."""
     dtype = arrays[0].dtype
     if dtype != np.float32 and dtype != np.float64:
         return False

@@ -1,8 +1,9 @@
-"""The compiled LayerNorm/BatchNorm loops (minigrad.nn.ops.cpu_kernels) against the NumPy reference path.
+"""The compiled LayerNorm/BatchNorm loops (minigrad.nn.ops.fast.kernels) against the blocked NumPy classes.
 
-Each case runs the same fused op twice, with the switch off (``ENABLED = False``, what MINIGRAD_NUMBA=0 sets: the
-NumPy formulas) and on (the compiled loops), on the NumPy backend whatever MINIGRAD_BACKEND says, and compares the
-output, every gradient and the running statistics: to 1e-12 in float64 and 1e-5 in float32. Gradcheck, NaN and
+Each case runs the same functional twice, with the kernels' switch off (``ENABLED = False``, what MINIGRAD_NUMBA=0
+sets: BlockedLayerNorm or BlockedBatchNorm) and on (NumbaLayerNorm or NumbaBatchNorm), on the NumPy backend
+whatever MINIGRAD_BACKEND says, and compares the output, every gradient and the running statistics: to 1e-12 in
+float64 and 1e-5 in float32. Gradcheck, NaN and
 infinity, and the float32 large-mean accuracy run on the compiled path. The tests that take the ``build`` fixture
 run once with each build of the kernels, serial and parallel.
 """
@@ -12,10 +13,10 @@ import pytest
 
 import minigrad
 from minigrad.nn import functional as F
-from minigrad.nn.ops import cpu_kernels
+from minigrad.nn.ops.fast import kernels
 from tests.helpers import assert_close
 
-pytestmark = pytest.mark.skipif(cpu_kernels.numba is None, reason="numba is not installed (pip install minigrad[fast])")
+pytestmark = pytest.mark.skipif(kernels.numba is None, reason="numba is not installed (pip install minigrad[fast])")
 
 TOLERANCE = {numpy.float64: 1e-12, numpy.float32: 1e-5}
 
@@ -25,9 +26,9 @@ def build(request, monkeypatch):
     """Run a test with each build of the kernels: the parallel one normally starts at PARALLEL_MIN_ELEMENTS
     elements, and these tests reach it with small arrays by lowering that to 0."""
     if request.param == "parallel":
-        monkeypatch.setattr(cpu_kernels, "PARALLEL_MIN_ELEMENTS", 0)
+        monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 0)
     else:
-        monkeypatch.setattr(cpu_kernels, "PARALLEL_MIN_ELEMENTS", 1 << 62)
+        monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1 << 62)
     return request.param
 
 
@@ -44,11 +45,12 @@ def _inputs(x_shape, parameter_shape, affine, dtype, seed=0):
 
 def _run(monkeypatch, use_numba, function, arrays, running=None):
     """Forward and backward of function(x, *parameters) with the given path; returns output, grads, running."""
-    monkeypatch.setattr(cpu_kernels, "ENABLED", use_numba)
+    monkeypatch.setattr(kernels, "ENABLED", use_numba)
     *values, grad_output = arrays
     leaves = [minigrad.tensor(value.copy(), requires_grad=True, backend="numpy") for value in values]
     running_tensors = None if running is None else [minigrad.tensor(array.copy(), backend="numpy") for array in running]
     output = function(*leaves, running_tensors)
+    assert output.grad_fn.name.startswith("Numba" if use_numba else "Blocked"), output.grad_fn.name
     output.backward(minigrad.tensor(grad_output, backend="numpy"))
     results = [output.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves]
     if running_tensors is not None:
@@ -116,62 +118,62 @@ def test_a_non_contiguous_input_takes_the_compiled_path_correctly(build, monkeyp
 def test_the_switch_selects_the_path(monkeypatch, build):
     """The switch (MINIGRAD_NUMBA=0 at start-up) turns the compiled path off; the kernels are used by default (so
     the tests above compare two different paths, not one path with itself), in the build the size selects."""
-    monkeypatch.setattr(cpu_kernels, "ENABLED", False)
-    assert not cpu_kernels.enabled()
-    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
-    assert cpu_kernels.enabled()
+    monkeypatch.setattr(kernels, "ENABLED", False)
+    assert not kernels.enabled()
+    monkeypatch.setattr(kernels, "ENABLED", True)
+    assert kernels.enabled()
     monkeypatch.setattr(minigrad.fast_path, "_enabled", False)  # minigrad.set_fast_kernels(False)
-    assert not cpu_kernels.enabled()
+    assert not kernels.enabled()
     monkeypatch.setattr(minigrad.fast_path, "_enabled", True)
     calls = []
-    kernel = cpu_kernels.layer_norm_forward
+    kernel = kernels.layer_norm_forward
     for name in ("serial", "parallel"):
         original = getattr(kernel, name)
         monkeypatch.setattr(kernel, name,
                             lambda *args, name=name, original=original: calls.append(name) or original(*args))
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
     assert calls == [build]
-    monkeypatch.setattr(cpu_kernels, "ENABLED", False)
+    monkeypatch.setattr(kernels, "ENABLED", False)
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
     assert calls == [build]
 
 
 def test_only_plain_float32_or_float64_arrays_of_one_dtype_take_the_kernels(monkeypatch):
-    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
+    monkeypatch.setattr(kernels, "ENABLED", True)
 
     class Subclass(numpy.ndarray):
         pass
 
-    assert cpu_kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float32))
-    assert cpu_kernels.usable(numpy.ones(4, numpy.float64))
-    assert not cpu_kernels.usable(numpy.ones(4, numpy.float16))
-    assert not cpu_kernels.usable(numpy.ones(4, numpy.int64))
-    assert not cpu_kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float64))
-    assert not cpu_kernels.usable(numpy.ones(4).view(Subclass))
-    monkeypatch.setattr(cpu_kernels, "ENABLED", False)
-    assert not cpu_kernels.usable(numpy.ones(4, numpy.float32))
+    assert kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float32))
+    assert kernels.usable(numpy.ones(4, numpy.float64))
+    assert not kernels.usable(numpy.ones(4, numpy.float16))
+    assert not kernels.usable(numpy.ones(4, numpy.int64))
+    assert not kernels.usable(numpy.ones(4, numpy.float32), numpy.ones(4, numpy.float64))
+    assert not kernels.usable(numpy.ones(4).view(Subclass))
+    monkeypatch.setattr(kernels, "ENABLED", False)
+    assert not kernels.usable(numpy.ones(4, numpy.float32))
 
 
 def test_the_size_picks_the_build_and_the_number_of_partial_sums():
-    threshold = cpu_kernels.PARALLEL_MIN_ELEMENTS
+    threshold = kernels.PARALLEL_MIN_ELEMENTS
     assert threshold == 1 << 18
-    assert cpu_kernels.runs_in_parallel(threshold) and not cpu_kernels.runs_in_parallel(threshold - 1)
-    assert cpu_kernels.sum_chunks(threshold) == cpu_kernels.SUM_CHUNKS and cpu_kernels.sum_chunks(threshold - 1) == 1
+    assert kernels.runs_in_parallel(threshold) and not kernels.runs_in_parallel(threshold - 1)
+    assert kernels.sum_chunks(threshold) == kernels.SUM_CHUNKS and kernels.sum_chunks(threshold - 1) == 1
 
 
 def test_the_two_builds_are_separate_compilations():
     """Different names, so that numba's on-disk cache keeps them apart, and only one of them parallel."""
-    for kernel in (cpu_kernels.layer_norm_forward, cpu_kernels.layer_norm_backward, cpu_kernels.batch_norm_backward):
+    for kernel in (kernels.layer_norm_forward, kernels.layer_norm_backward, kernels.batch_norm_backward):
         assert kernel.serial.py_func.__qualname__ != kernel.parallel.py_func.__qualname__
         assert kernel.parallel.targetoptions.get("parallel")
         assert not kernel.serial.targetoptions.get("parallel")
 
 
 def test_the_parallel_build_gives_the_same_bits_on_any_number_of_threads(monkeypatch):
-    numba = cpu_kernels.numba
+    numba = kernels.numba
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one numba thread on this machine")
-    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
+    monkeypatch.setattr(kernels, "ENABLED", True)
     rng = numpy.random.default_rng(4)
     x, grad_output = (rng.standard_normal((512, 512)).astype(numpy.float32) for _ in range(2))
     weight = rng.standard_normal(512).astype(numpy.float32)
@@ -195,7 +197,7 @@ def test_the_parallel_build_gives_the_same_bits_on_any_number_of_threads(monkeyp
 
 
 def test_gradcheck_through_the_compiled_path(build, monkeypatch):
-    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
+    monkeypatch.setattr(kernels, "ENABLED", True)
     rng = numpy.random.default_rng(3)
 
     def leaf(shape):
@@ -212,7 +214,7 @@ def test_gradcheck_through_the_compiled_path(build, monkeypatch):
 @pytest.mark.parametrize("layer", ["layer_norm", "batch_norm"])
 def test_float32_large_mean_normalizes_to_unit_variance(build, monkeypatch, layer):
     """Mean 1e4 and std 1e-2 in float32 (float32's spacing near 1e4 is 1e-3): the float64 sums keep it exact."""
-    monkeypatch.setattr(cpu_kernels, "ENABLED", True)
+    monkeypatch.setattr(kernels, "ENABLED", True)
     rng = numpy.random.default_rng(0)
     x = (1e4 + 1e-2 * rng.standard_normal((64, 1024))).astype(numpy.float32)
     if layer == "layer_norm":
@@ -228,9 +230,9 @@ def test_a_constant_row_with_eps_zero_gives_nan_as_numpy_does(build, monkeypatch
     """0/0 in the compiled loop is a NaN, as in NumPy, and not a Python ZeroDivisionError."""
     x = minigrad.tensor(numpy.zeros((3, 4)), backend="numpy")
     with numpy.errstate(divide="ignore", invalid="ignore"):
-        monkeypatch.setattr(cpu_kernels, "ENABLED", False)
+        monkeypatch.setattr(kernels, "ENABLED", False)
         expected = F.layer_norm(x, 4, eps=0.0).numpy()
-        monkeypatch.setattr(cpu_kernels, "ENABLED", True)
+        monkeypatch.setattr(kernels, "ENABLED", True)
         actual = F.layer_norm(x, 4, eps=0.0).numpy()
     assert numpy.isnan(expected).all() and numpy.isnan(actual).all()
 
@@ -239,10 +241,10 @@ def test_the_environment_variable_turns_the_kernels_off_in_a_new_process():
     import os
     import subprocess
     import sys
-    code = "from minigrad.nn.ops import cpu_kernels; print(cpu_kernels.enabled())"
+    code = "from minigrad.nn.ops.fast import kernels; print(kernels.enabled())"
     for value, expected in (("0", "False"), ("1", "True")):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                env={**os.environ, "MINIGRAD_NUMBA": value})
+                                env={**os.environ, "MINIGRAD_NUMBA": value, "MINIGRAD_FAST": "1"})
         assert result.stdout.strip() == expected
 
 
