@@ -12,7 +12,7 @@ from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
 from minigrad.nn.ops import BatchNorm, CrossEntropy, LayerNorm, Linear, LogSoftmax, MSELoss, RNNCell, Softmax, fast
 from minigrad.nn.ops.losses import REDUCTIONS
-from minigrad.nn.ops.lstm import LayerNormLSTMCellFunction, LSTMCellFunction
+from minigrad.nn.ops.lstm import LayerNormLSTMCell, LSTMCell
 from minigrad.nn.ops.recurrent import NONLINEARITIES
 from minigrad.tensor import Tensor
 
@@ -81,7 +81,7 @@ def lstm_cell(x, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """
     hidden_size, input_size = w_hh.shape[1], w_ih.shape[1]
     h, c = _lstm_state("lstm_cell", x, hx, input_size, hidden_size)
-    state = LSTMCellFunction.apply(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    state = LSTMCell.apply(x, h, c, w_ih, w_hh, b_ih, b_hh)
     return state[..., :hidden_size], state[..., hidden_size:]
 
 
@@ -93,7 +93,7 @@ def layer_norm_lstm_cell(x, hx, w_ih, w_hh, gamma_ih, gamma_hh, bias, gamma_c, b
     """
     hidden_size, input_size = w_hh.shape[1], w_ih.shape[1]
     h, c = _lstm_state("layer_norm_lstm_cell", x, hx, input_size, hidden_size)
-    state = LayerNormLSTMCellFunction.apply(x, h, c, w_ih, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, eps)
+    state = LayerNormLSTMCell.apply(x, h, c, w_ih, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, eps)
     return state[..., :hidden_size], state[..., hidden_size:]
 
 

@@ -9,7 +9,8 @@ import minigrad
 from minigrad import nn
 from minigrad.nn import composed as C
 from minigrad.nn import functional as F
-from minigrad.nn.ops.lstm import LayerNormLSTMCellFunction, LSTMCellFunction
+from minigrad.nn.ops.lstm import LayerNormLSTMCell as LayerNormLSTMCellOp
+from minigrad.nn.ops.lstm import LSTMCell as LSTMCellOp
 from tests.helpers import assert_close, host
 from tests.nn.reference import copy_weights_to_torch, perturb_parameters, random_inputs
 
@@ -77,7 +78,7 @@ def test_lstm_cell_zero_state_and_parameter_names():
 def test_lstm_cell_is_one_node_and_gates_are_in_torch_order():
     cell = nn.LSTMCell(I, H).double()
     h, c = cell(minigrad.randn(B, I, dtype="float64"))
-    assert h.grad_fn.parents[0].name == "LSTMCellFunction"  # the slice's parent is the one fused node
+    assert h.grad_fn.parents[0].name == "LSTMCell"  # the slice's parent is the one fused node
     # Only the forget gate's bias large: c' = f c + i g with i = g = o = sigmoid/tanh(0); f ~ 1 keeps c.
     with minigrad.no_grad():
         cell.weight_ih.data[...] = 0
@@ -187,9 +188,9 @@ def _flatten(function):
 
 LSTM_SHAPES = [(B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
 LN_LSTM_SHAPES = [(B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,), (4 * H,), (H,), (H,)]
-CELLS = [("lstm_cell", F.lstm_cell, C.lstm_cell, LSTM_SHAPES, LSTMCellFunction),
+CELLS = [("lstm_cell", F.lstm_cell, C.lstm_cell, LSTM_SHAPES, LSTMCellOp),
          ("layer_norm_lstm_cell", F.layer_norm_lstm_cell, C.layer_norm_lstm_cell, LN_LSTM_SHAPES,
-          LayerNormLSTMCellFunction)]
+          LayerNormLSTMCellOp)]
 
 
 @pytest.mark.parametrize("name, fused, composed, shapes, function", CELLS, ids=[cell[0] for cell in CELLS])
@@ -199,7 +200,7 @@ def test_fused_cell_passes_gradcheck_and_equals_its_composed_twin(name, fused, c
     assert minigrad.gradcheck(_flatten(composed), _leaves(shapes, seed=7))
     twins = [_leaves(shapes, seed=8), _leaves(shapes, seed=8)]
     outputs = [_flatten(fused)(*twins[0]), _flatten(composed)(*twins[1])]
-    extra = (1e-5,) if function is LayerNormLSTMCellFunction else ()
+    extra = (1e-5,) if function is LayerNormLSTMCellOp else ()
     assert function.apply(*_leaves(shapes), *extra).grad_fn.name == function.__name__  # one node per step
     assert_close(outputs[0], outputs[1].detach().numpy(), what="output")
     upstream = numpy.random.default_rng(9).standard_normal(outputs[0].shape)

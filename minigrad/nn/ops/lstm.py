@@ -49,7 +49,7 @@ h' share through the cell LN,
     dn  = g_h * o * (1 - t^2)        dc' = g_c + LN_backward(dn * gamma_c)
 
 and the gate gradient da reaches the weights through LN_backward of each term. LN_backward is layer norm's fused
-formula (derived in :mod:`minigrad.nn.ops.normalization`): for one row with normalized values xhat, r =
+formula (derived in :mod:`minigrad.nn.ops.layer_norm`): for one row with normalized values xhat, r =
 1/sqrt(var + eps) and incoming gradient q = dL/dxhat, dL/dx = r (q - mean(q) - xhat mean(q xhat)). The gains get
 the sums over the batch of (upstream gradient * xhat).
 
@@ -101,7 +101,7 @@ def _weight_grad(grad_rows, inputs):
     return grad_rows.reshape(-1, grad_rows.shape[-1]).T @ inputs.reshape(-1, inputs.shape[-1])
 
 
-class LSTMCellFunction(Function):
+class LSTMCell(Function):
     """[h' | c'] for h' = o tanh(c'), c' = f c + i g, gates (i, f, g, o) from x W_ih^T + b_ih + h W_hh^T + b_hh.
     Backward: dc' = g_c + g_h o (1 - tanh(c')^2), then the gates and the affine maps (derived above)."""
 
@@ -140,7 +140,7 @@ class LSTMCellFunction(Function):
                 grad_bias if needs[6] else None)
 
 
-class LayerNormLSTMCellFunction(Function):
+class LayerNormLSTMCell(Function):
     """[h' | c'] of the layer-normalized LSTM: a = LN(h W_hh^T) gamma_hh + LN(x W_ih^T) gamma_ih + b,
     c' = f c + i g, h' = o tanh(LN(c') gamma_c + beta_c). Backward: the LSTM's, through the three LNs (above)."""
 
