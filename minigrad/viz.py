@@ -12,6 +12,8 @@ gradients that come back along them.
 
 from minigrad.tensor import Tensor
 
+COLUMN_WIDTH = 1.8  # in row heights: room for a box of four summary lines between two columns
+
 
 def collect_graph(output):
     """({key: leaf Tensor or op node}, [(source key, target key), ...]) for the graph that produced `output`.
@@ -43,7 +45,7 @@ def summarize(array):
         return "empty"
     if values.size <= 3:
         return ", ".join(f"{value:.3g}" for value in values.tolist())
-    return f"mean {values.mean():.3g} [{values.min():.3g}, {values.max():.3g}]"
+    return f"mean {values.mean():.2g} in [{values.min():.2g}, {values.max():.2g}]"
 
 
 def _host(array):
@@ -52,7 +54,8 @@ def _host(array):
 
 
 def _layout(items, edges, root_key):
-    """(x, y) per key: the column is the longest path to the output (so arrows point right); leaves go leftmost."""
+    """(x, y) per key: the column is the longest path to the output, so arrows point right; a leaf sits one column
+    left of the op that uses it (the leftmost such op)."""
     depth = {root_key: 0}
     changed = True
     while changed:
@@ -61,15 +64,14 @@ def _layout(items, edges, root_key):
             if target in depth and depth.get(source, -1) < depth[target] + 1:
                 depth[source] = depth[target] + 1
                 changed = True
-    deepest = max(depth.values())
     columns = {}
-    for key, item in items.items():
-        column = deepest + 1 if isinstance(item, Tensor) and key != root_key else depth[key]
-        columns.setdefault(column, []).append(key)
+    for key in items:
+        columns.setdefault(depth[key], []).append(key)
+    deepest = max(columns)
     position = {}
     for column, keys in columns.items():
         for row, key in enumerate(keys):
-            position[key] = (-column, (len(keys) - 1) / 2 - row)
+            position[key] = (-COLUMN_WIDTH * column, (len(keys) - 1) / 2 - row)
     return position, deepest, max(map(len, columns.values()))
 
 
@@ -109,7 +111,7 @@ def draw_graph(output, names=None, ax=None, title=None):
     position, deepest, tallest = _layout(items, edges, root_key)
     labels = node_labels(output, names)
     if ax is None:
-        _, ax = plt.subplots(figsize=(2.4 * (deepest + 2), 1.2 + 1.2 * tallest))
+        _, ax = plt.subplots(figsize=(3.2 * (deepest + 1), 1.2 + 1.2 * tallest))
     drawn = {}
     for source, target in edges:  # an input used twice by one op gets two arrows, bent apart
         repeat = drawn[source, target] = drawn.get((source, target), -1) + 1
@@ -122,7 +124,7 @@ def draw_graph(output, names=None, ax=None, title=None):
                 bbox=dict(boxstyle="round,pad=0.4", facecolor=color, edgecolor="gray"))
     xs = [point[0] for point in position.values()]
     ys = [point[1] for point in position.values()]
-    ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+    ax.set_xlim(min(xs) - 1.0, max(xs) + 1.0)
     ax.set_ylim(min(ys) - 0.9, max(ys) + 0.9)
     ax.axis("off")
     if title:

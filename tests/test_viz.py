@@ -43,7 +43,7 @@ def test_labels_show_values_before_and_gradients_after_backward():
 
 def test_summaries_of_small_and_large_arrays():
     assert viz.summarize(minigrad.tensor([1.0, 2.5]).data) == "1, 2.5"
-    assert viz.summarize(minigrad.arange(10).data) == "mean 4.5 [0, 9]"
+    assert viz.summarize(minigrad.arange(10).data) == "mean 4.5 in [0, 9]"
 
 
 def test_draw_graph_draws_one_box_per_node():
