@@ -112,11 +112,11 @@ __all__ = ["Tensor", "tensor", "Function", "Context", "gradcheck", "GradcheckErr
            "reshape", "transpose", "broadcast_to", "concatenate", "stack", "where", "float32", "float64", "int64"]
 
 
-_LAZY_SUBPACKAGES = ("nn", "optim", "data")
+_LAZY_SUBPACKAGES = ("nn", "optim", "data", "viz")
 
 
 def __getattr__(name):
-    """``minigrad.nn``, ``minigrad.optim`` and ``minigrad.data`` load on first use, not with ``import minigrad``:
+    """``minigrad.nn``, ``minigrad.optim``, ``minigrad.data`` and ``minigrad.viz`` load on first use, not with ``import minigrad``:
     the engine stands on its own (homework runs it without the layers)."""
     if name in _LAZY_SUBPACKAGES:
         import importlib
