@@ -186,12 +186,12 @@ __all__ = ["Tensor", "tensor", "Function", "Context", "gradcheck", "GradcheckErr
            "float32", "float64", "int64"]
 
 
-_LAZY_SUBPACKAGES = ("nn", "optim", "data")
+_LAZY_SUBPACKAGES = ("nn", "optim", "data", "viz")
 
 
 def __getattr__(name):
-    """``minigrad.nn``, ``minigrad.optim`` and ``minigrad.data`` load on first use, not with ``import minigrad``:
-    the engine stands on its own (homework runs it without the layers)."""
+    """``minigrad.nn``, ``minigrad.optim``, ``minigrad.data`` and ``minigrad.viz`` load on first use, not with
+    ``import minigrad``: the engine stands on its own (homework runs it without the layers)."""
     if name in _LAZY_SUBPACKAGES:
         import importlib
         return importlib.import_module(f"minigrad.{name}")

@@ -31,6 +31,30 @@ def backend(request):
         yield name
 
 
+def _cupy_tests_deselected_because():
+    """Why the CuPy-parametrized tests are left out (no usable GPU), or None to run them; MINIGRAD_REQUIRE_GPU=1
+    keeps them in, so that they fail."""
+    return None if os.environ.get("MINIGRAD_REQUIRE_GPU") == "1" else _cupy_unavailable_reason()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the CuPy-backend tests where they cannot run: one summary line instead of a skip line each."""
+    if _cupy_tests_deselected_because() is None:
+        return
+    on_cupy = [item for item in items
+               if getattr(item, "callspec", None) is not None and item.callspec.params.get("backend") == "cupy"]
+    if on_cupy:
+        config.hook.pytest_deselected(items=on_cupy)
+        left_out = set(map(id, on_cupy))
+        items[:] = [item for item in items if id(item) not in left_out]
+
+
+def pytest_terminal_summary(terminalreporter):
+    reason = _cupy_tests_deselected_because()
+    if reason is not None:
+        terminalreporter.write_line(f"CuPy-backend tests deselected: {reason}")
+
+
 @pytest.fixture(autouse=True)
 def _restore_global_settings():
     dtype, backend_name = minigrad.get_default_dtype(), minigrad.get_backend()

@@ -59,6 +59,36 @@ def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     return pre_activation.tanh() if nonlinearity == "tanh" else pre_activation.relu()
 
 
+def lstm_cell(x, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    h, c = _lstm_state(x, hx, w_hh.shape[1])
+    return _lstm_update(linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh), c, lambda cell: cell)
+
+
+def layer_norm_lstm_cell(x, hx, w_ih, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, eps=1e-5):
+    h, c = _lstm_state(x, hx, w_hh.shape[1])
+    gates = layer_norm(linear(h, w_hh), w_hh.shape[0], gamma_hh, None, eps) + layer_norm(
+        linear(x, w_ih), w_ih.shape[0], gamma_ih, None, eps)
+    if bias is not None:
+        gates = gates + bias
+    return _lstm_update(gates, c, lambda cell: layer_norm(cell, cell.shape[-1], gamma_c, beta_c, eps))
+
+
+def _lstm_state(x, hx, hidden_size):
+    if hx is not None:
+        return hx
+    shape = (hidden_size,) if x.ndim == 1 else (x.shape[0], hidden_size)
+    zeros = minigrad.zeros(shape, dtype=x.dtype, backend=x.backend)
+    return zeros, zeros
+
+
+def _lstm_update(gates, c, normalize_cell):
+    """c' = f c + i g and h' = o tanh(normalize_cell(c')), the gates split in PyTorch's order (i, f, g, o)."""
+    size = gates.shape[-1] // 4
+    input_gate, forget_gate, candidate, output_gate = (gates[..., k * size:(k + 1) * size] for k in range(4))
+    new_cell = forget_gate.sigmoid() * c + input_gate.sigmoid() * candidate.tanh()
+    return output_gate.sigmoid() * normalize_cell(new_cell).tanh(), new_cell
+
+
 def log_softmax(x, dim=-1):
     shifted = x - x.detach().amax(dim, keepdim=True)  # a constant shift: softmax is unchanged by it
     return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()

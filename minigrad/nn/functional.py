@@ -18,6 +18,7 @@ from minigrad.nn.ops.elementwise_losses import (BinaryCrossEntropy, BinaryCrossE
 from minigrad.nn.ops.nll_loss import NLLLoss
 from minigrad.nn.ops.nonlinearities import Elu, Gelu, LeakyRelu, LogSigmoid, Silu, Softplus
 from minigrad.nn.ops.losses import REDUCTIONS
+from minigrad.nn.ops.lstm import LayerNormLSTMCell, LSTMCell
 from minigrad.nn.ops.recurrent import NONLINEARITIES
 from minigrad.tensor import Tensor
 
@@ -97,6 +98,40 @@ def apply_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity):
     if h is None:
         h = zeros_state(x, w_ih.shape[0])
     return RNNCell.apply(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
+
+
+def lstm_cell(x, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step, as ``torch.nn.LSTMCell``: returns (h', c') for hx = (h, c), or zeros for hx=None.
+
+    Gates x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, split in the order (i, f, g, o); see :mod:`minigrad.nn.ops.lstm`.
+    """
+    hidden_size, input_size = w_hh.shape[1], w_ih.shape[1]
+    h, c = _lstm_state("lstm_cell", x, hx, input_size, hidden_size)
+    state = LSTMCell.apply(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    return state[..., :hidden_size], state[..., hidden_size:]
+
+
+def layer_norm_lstm_cell(x, hx, w_ih, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, eps=1e-5):
+    """One step of the layer-normalized LSTM (the paper's supplement): returns (h', c') for hx = (h, c) or None.
+
+    a = LN(h @ w_hh.T) * gamma_hh + LN(x @ w_ih.T) * gamma_ih + bias, split (i, f, g, o); c' = f c + i g;
+    h' = o tanh(LN(c') * gamma_c + beta_c). See :mod:`minigrad.nn.ops.lstm`.
+    """
+    hidden_size, input_size = w_hh.shape[1], w_ih.shape[1]
+    h, c = _lstm_state("layer_norm_lstm_cell", x, hx, input_size, hidden_size)
+    state = LayerNormLSTMCell.apply(x, h, c, w_ih, w_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, eps)
+    return state[..., :hidden_size], state[..., hidden_size:]
+
+
+def _lstm_state(layer, x, hx, input_size, hidden_size):
+    """(h, c) checked against x, zeros where hx is None."""
+    if hx is None:
+        validation.check_rnn_cell(layer, x, None, input_size, hidden_size)
+        return zeros_state(x, hidden_size), zeros_state(x, hidden_size)
+    h, c = hx
+    validation.check_rnn_cell(layer, x, h, input_size, hidden_size)
+    validation.check_rnn_cell(layer, x, c, input_size, hidden_size)
+    return h, c
 
 
 def relu(x):

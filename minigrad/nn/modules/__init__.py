@@ -6,6 +6,7 @@ from minigrad.nn.modules.container import ModuleDict, ModuleList, ParameterList,
 from minigrad.nn.modules.linear import Linear
 from minigrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                                       NLLLoss)
+from minigrad.nn.modules.lstm import LSTM, LayerNormLSTMCell, LSTMCell
 from minigrad.nn.modules.module import Module, Parameter
 from minigrad.nn.modules.normalization import BatchNorm1d, LayerNorm
 from minigrad.nn.modules.rnn import RNN, LayerNormRNNCell, RNNCell
@@ -13,4 +14,4 @@ from minigrad.nn.modules.rnn import RNN, LayerNormRNNCell, RNNCell
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "Linear", "LayerNorm",
            "BatchNorm1d", "RNNCell", "LayerNormRNNCell", "RNN", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "GELU", "SiLU", "LeakyReLU", "Identity", "Flatten", "Dropout", "CrossEntropyLoss", "NLLLoss", "MSELoss",
-           "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "LSTMCell", "LayerNormLSTMCell", "LSTM"]

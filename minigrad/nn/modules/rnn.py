@@ -127,7 +127,8 @@ class RNN(Module):
 
     x has shape (T, B, input_size) (or (T, input_size) unbatched); `hx` is the initial state (B, hidden_size),
     None for zeros. ``output`` stacks every hidden state, shape (T, B, hidden_size); ``h_n`` is the last one,
-    (B, hidden_size). Any module called as ``cell(x_t, h)`` works, e.g. RNNCell or LayerNormRNNCell. The same
+    (B, hidden_size). Any module called as ``cell(x_t, h)`` works, e.g. RNNCell or LayerNormRNNCell; for an LSTM cell
+the state is the pair (h, c), ``output`` stacks the h and ``h_n`` is the last pair. The same
     cell (the same parameters) serves every step, so backward through ``output`` is backpropagation through
     time.
     """
@@ -147,5 +148,5 @@ class RNN(Module):
         hidden_states = []
         for step in range(x.shape[0]):
             h = self.cell(x[step], h)
-            hidden_states.append(h)
+            hidden_states.append(h[0] if isinstance(h, tuple) else h)  # an LSTM cell's state is (h, c)
         return minigrad.stack(hidden_states, axis=0), h
