@@ -3,6 +3,7 @@
     minigrad grade SUBMISSION.py --assignment NAME [--json results.json]   grade one student's file
     minigrad grade FOLDER --assignment NAME --csv scores.csv [--jobs N]     grade a class in parallel
     minigrad check SUBMISSION.py --assignment NAME                          the public checks, for students
+    minigrad hint TASK [--level N]                                          the next hint for an exercise
     minigrad release [--out DIR] [--check]                                  make the student release
     minigrad exercises                                                      list the exercises
 
@@ -47,6 +48,16 @@ def main(argv=None):
     check.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
     _add_limits(check)
     check.set_defaults(run=_check)
+
+    hint = commands.add_parser("hint", help="print the next hint for an exercise",
+                               description="Print the next tier of hints for an exercise (1: which paths the "
+                                           "gradient takes; 2: the intermediate gradients; 3: the formula). The "
+                                           "tiers seen are remembered per task in ~/.cache/minigrad/hints.json "
+                                           "($XDG_CACHE_HOME, or the file $MINIGRAD_HINTS_FILE).")
+    hint.add_argument("task", choices=TASKS, help="the exercise's task id")
+    hint.add_argument("--level", type=int, choices=(1, 2, 3), default=None, help="print this tier instead")
+    hint.add_argument("--reset", action="store_true", help="forget the tiers seen for this task, start at 1")
+    hint.set_defaults(run=_hint)
 
     release = commands.add_parser("release", help="generate the student release from the solutions",
                                   description="Write the stubs, README and notebook of every exercise.")
@@ -105,6 +116,16 @@ def _check(arguments):
     from minigrad.grading import check
     report = check(arguments.submission, arguments.assignment, limits=_limits(arguments))
     return 0 if all(row.passed for row in report.checks) else 1
+
+
+def _hint(arguments):
+    import textwrap
+    from minigrad.grading.hints import TIERS, next_hint
+    tier, text, note = next_hint(arguments.task, level=arguments.level, reset=arguments.reset)
+    print(f"{arguments.task}: hint {tier} of {TIERS}\n")
+    print(textwrap.indent(text, "    "))
+    print(f"\n{note}")
+    return 0
 
 
 def _release(arguments):

@@ -17,6 +17,9 @@ so a stub is graded zero rather than half-passing, and its error tells the stude
 (``lessons/exercises/`` by default) holds one stub per exercise, a README, and one guiding notebook for all
 exercises, committed with its outputs stripped. :func:`differences` compares a committed release with what this
 module generates now; the tests use it so the release never drifts from the solutions.
+
+The hints (a ``### BEGIN HINTS`` / ``### END HINTS`` block, see :mod:`minigrad.grading.hints`) are removed from
+the stub without a trace: students get them from ``minigrad hint TASK``, one tier at a time.
 """
 
 import json
@@ -24,6 +27,7 @@ import re
 from pathlib import Path
 
 from minigrad.grading import exercise as exercises
+from minigrad.grading import hints
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -35,9 +39,18 @@ _DEFINITION = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+([A-Za-z_]\w*)")
 def strip_solutions(source, task):
     """`source` with every marked solution block replaced by a NotImplementedError naming `task` and the function."""
     lines = source.splitlines()
-    output, open_line, scope = [], None, []
+    output, open_line, scope, hints_line = [], None, [], None
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
+        if stripped in (hints.BEGIN, hints.END):
+            if (stripped == hints.BEGIN) != (hints_line is None) or open_line is not None:
+                raise ValueError(f"{task}: line {number}: misplaced {stripped}")
+            hints_line = number if stripped == hints.BEGIN else None
+            if stripped == hints.END and output and output[-1] == "" and lines[number:number + 1] == [""]:
+                output.pop()  # the blank lines around the block become one
+            continue
+        if hints_line is not None:
+            continue
         if stripped == BEGIN:
             if open_line is not None:
                 raise ValueError(f"{task}: line {number}: {BEGIN} inside the block opened on line {open_line}")
@@ -61,6 +74,8 @@ def strip_solutions(source, task):
         output.append(line)
     if open_line is not None:
         raise ValueError(f"{task}: the {BEGIN} on line {open_line} is never closed")
+    if hints_line is not None:
+        raise ValueError(f"{task}: the {hints.BEGIN} on line {hints_line} is never closed")
     return "\n".join(output) + "\n"
 
 
@@ -71,6 +86,7 @@ def generate():
         source = task.solution_path.read_text()
         if BEGIN not in source:
             raise ValueError(f"{task.task}: {task.solution_path} has no {BEGIN} block")
+        hints.read_hints(source, task.task)  # every exercise has its three tiers
         files[f"{task.task}.py"] = strip_solutions(source, task.task)
     files["README.md"] = _readme()
     files[NOTEBOOK] = notebook_json()
@@ -114,7 +130,12 @@ and runs the public checks. From a terminal, in this folder:
 
     minigrad check layernorm.py --assignment layernorm
 
-runs the public checks of one exercise (replace both names for another). The grader runs the same checks and hidden
+runs the public checks of one exercise (replace both names for another). Stuck on a derivation?
+
+    minigrad hint layernorm
+
+prints a hint, one tier per call: first which paths the gradient takes, then the intermediate gradients, then
+the formula (`--level N` shows a given tier). Try the derivation again after each. The grader runs the same checks and hidden
 ones: your op on inputs drawn when it grades (so outputs cannot be hard-coded), its gradients against a reference,
 a gradient check of your backward against your own forward with a random upstream gradient, and edge cases
 (constant rows, a batch of two, large values, float32, a CuPy-like backend). Your code runs in a separate,
@@ -148,7 +169,8 @@ section: it
    of `sum(y)` with respect to x is exactly zero),
 3. runs the exercise's public checks: the same kinds of checks the grader runs, on a published example.
 
-Until you fill in a file, its section says what is not implemented yet. `%autoreload` picks up your edits without
+Until you fill in a file, its section says what is not implemented yet. Stuck on a derivation? Run
+`!minigrad hint layernorm` (any task id) in a cell, or in a terminal: one tier per call. `%autoreload` picks up your edits without
 restarting the kernel.""", "introduction"),
         _cell("code", """\
 %load_ext autoreload
