@@ -31,6 +31,10 @@ def main(argv=None):
     grade.add_argument("--json", type=Path, metavar="PATH",
                        help="write Gradescope's results.json here (for a folder: a directory, one file per student)")
     grade.add_argument("--csv", type=Path, metavar="FILE", help="for a folder: write the class's scores here")
+    grade.add_argument("--report", type=Path, metavar="FILE",
+                       help="for a folder: write a summary for the instructor here (Markdown: the score "
+                            "distribution, with a histogram PNG beside it, each check's pass rate, the most "
+                            "frequent hints)")
     grade.add_argument("--jobs", type=int, default=None,
                        help="for a folder: submissions graded at once (default: the number of CPUs); for one "
                             "file: check groups run at once (default 2)")
@@ -88,9 +92,10 @@ def _grade(arguments):
     if arguments.submission.is_dir():
         return _grade_folder(arguments)
     from minigrad.grading.grader import grade
-    if arguments.csv is not None:
-        print("minigrad grade: --csv is for a folder of submissions", file=sys.stderr)
-        return 2
+    for option in ("csv", "report"):
+        if getattr(arguments, option) is not None:
+            print(f"minigrad grade: --{option} is for a folder of submissions", file=sys.stderr)
+            return 2
     report = grade(arguments.submission, arguments.assignment, seed=arguments.seed, limits=_limits(arguments),
                    jobs=arguments.jobs or 2, hidden_visibility=arguments.hidden_visibility)
     print(report.table())
@@ -100,8 +105,25 @@ def _grade(arguments):
     return 0
 
 
+def _unwritable(path, option):
+    """Why `path` (the file of `option`) cannot be written, or None: checked before any grading starts."""
+    if path is None:
+        return None
+    if path.is_dir():
+        return f"{option} {path} is a folder; give a file name"
+    if not path.parent.is_dir():
+        return f"{option} {path}: the folder {path.parent} does not exist"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"{option} {path}: not writable"
+    return None
+
+
 def _grade_folder(arguments):
     from minigrad.grading.batch import grade_folder
+    for problem in (_unwritable(arguments.csv, "--csv"), _unwritable(arguments.report, "--report")):
+        if problem:
+            print(f"minigrad grade: {problem} (nothing was graded)", file=sys.stderr)
+            return 2
     rows = grade_folder(arguments.submission, arguments.assignment, jobs=arguments.jobs or os.cpu_count(),
                         limits=_limits(arguments), seed=arguments.seed, csv_path=arguments.csv,
                         json_dir=arguments.json, hidden_visibility=arguments.hidden_visibility)

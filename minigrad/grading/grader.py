@@ -26,14 +26,16 @@ computed here too, from the forward values the child returned at x +- eps.
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
 
 from minigrad.grading import exercise as exercises
+from minigrad.grading import feedback
 from minigrad.grading.compare import describe_arguments, mismatch
 from minigrad.grading.exercise import Tolerance, case_generator
+from minigrad.grading.notebook import Source, SubmissionError
 from minigrad.grading.sandbox import Limits, run_child
 
 PUBLIC_SEED = 0
@@ -43,6 +45,8 @@ POINTS = {"public": 1.0, "forward": 2.0, "gradient": 1.0, "gradcheck": 2.0, "edg
           "bptt gradcheck": 1.0}
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 MAX_SUBMISSION_BYTES = 1_000_000
+STRICT_HINT = ("minigrad's strict backend, with CuPy's rules, refuses NumPy calls on its arrays (numpy.asarray, "
+               "numpy.exp, mixing with NumPy arrays): compute with xp = minigrad.get_array_module(x)")
 
 
 @dataclass
@@ -66,6 +70,8 @@ class GradeReport:
     seed: int
     seconds: float = 0.0
     public_only: bool = False
+    captured: list = field(default_factory=list)  # (check group, stdout, stderr) of the student's own prints
+    notes: list = field(default_factory=list)     # how the file was read (a notebook's skipped cells)
 
     @property
     def score(self):
@@ -91,15 +97,19 @@ class GradeReport:
                      f"({len(self.checks)} checks in {self.seconds:.1f} s)")
         if not self.public_only:
             lines.append(f"  hidden inputs drawn from seed {self.seed} (--seed {self.seed} repeats this run)")
-        return "\n".join(lines)
+        # what the student printed: for `check`, the student's own debugging tool; `grade` leaves it to results.json
+        printed = feedback.student_output(self) if self.public_only else ""
+        return "\n".join(lines + ([""] + printed.splitlines() if printed else []))
 
     def gradescope(self):
         """Gradescope's results.json: a total score and one entry per check."""
         tests = [{"name": check.name, "number": str(number), "score": check.score, "max_score": check.max_score,
                   "status": "passed" if check.passed else "failed", "output": check.output or "passed",
                   "visibility": check.visibility} for number, check in enumerate(self.checks, 1)]
+        summary = f"{self.assignment}: {_points(self.score)}/{_points(self.max_score)} points"
+        printed = feedback.student_output(self)
         return {"score": self.score, "execution_time": round(self.seconds, 2),
-                "output": f"{self.assignment}: {_points(self.score)}/{_points(self.max_score)} points",
+                "output": summary + (f"\n\n{printed}" if printed else ""),
                 "stdout_visibility": "hidden", "extra_data": {"seed": self.seed}, "tests": tests}
 
 
@@ -118,11 +128,33 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
     groups = plan(task, seed, public_only, hidden_visibility)
     report = GradeReport(str(submission), task.task, task.function, [], seed, public_only=public_only)
 
-    problem = _unreadable(Path(submission))
+    problem, source = _unreadable(Path(submission)), None
+    if problem is None:
+        try:
+            source = Source.read(submission)
+        except SubmissionError as error:
+            problem = str(error)
+    if source is None:
+        _run_checks(report, task, groups, submission, problem, limits, jobs)
+    else:
+        report.notes = source.notes
+        with source.as_file() as path:
+            _run_checks(report, task, groups, path, problem, limits, jobs)
+        for check in report.checks:  # name the student's file, line (and notebook cell), not the grader's copy
+            check.output = source.relabel(check.output)
+        report.captured = [(name, source.relabel(out), source.relabel(err)) for name, out, err in report.captured]
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run_checks(report, task, groups, submission, problem, limits, jobs):
+    """The load probe, then every group in its own child (or, if the file does not load, every row at zero)."""
     load = CheckResult(f"loads, and defines {task.function} as a minigrad.Function", 0.0, group="load")
     if problem is None:
         probe = run_child(submission, task.function, [], {}, limits)
         problem = _failure_of(probe)
+        if problem is not None:  # (otherwise every group's capture repeats what the file printed at import)
+            report.captured.append(("load", probe.stdout, probe.stderr))
     load.passed = problem is None
     load.output = problem or ""
     report.checks.append(load)
@@ -142,8 +174,7 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
             finished = [run(group) for group in groups]
         for group, child in finished:
             report.checks.extend(group.score(child))
-    report.seconds = time.perf_counter() - started
-    return report
+            report.captured.append((group.name, child.stdout, child.stderr))
 
 
 def _unreadable(path):
@@ -176,6 +207,8 @@ class Prepared:
     grad_output: numpy.ndarray
     expected_output: numpy.ndarray
     expected_grads: tuple
+    task: object = None       # the Exercise (for the targeted hints of feedback.py)
+    unrolled: bool = False    # run over a sequence (backpropagation through time)
 
     def label(self, arguments):
         return f"case '{self.case.name}' ({describe_arguments(arguments, self.args)})"
@@ -201,7 +234,7 @@ def prepare(task, case, seed, unroll=False):
         grad_output = numpy.asarray(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
     grad_output = grad_output.astype(case.dtype)
     output, grads = evaluate(*as_float64, grad_output=grad_output.astype(numpy.float64))
-    return Prepared(case, args, grad_output, numpy.asarray(output, dtype=numpy.float64), grads)
+    return Prepared(case, args, grad_output, numpy.asarray(output, dtype=numpy.float64), grads, task, unroll)
 
 
 def reference_unroll(task, args, grad_output):
@@ -308,6 +341,11 @@ def plan(task, seed, public_only=False, hidden_visibility="visible"):
     public.add_row("public: gradient check of your backward against your forward", POINTS["public"], "visible",
                    lambda r: _gradcheck(example, evaluated, swept, r, task))
     groups.append(public)
+    strict = Group(task, "public: CuPy-like backend", backend="strict")  # the array-module rule, checked in public
+    on_strict = strict.evaluate(example)
+    strict.add_row("public: the published example on the CuPy-like backend", POINTS["public"], "visible",
+                   lambda r: _edge_case(example, on_strict, r, task, hint=STRICT_HINT))
+    groups.append(strict)
     if public_only:
         return groups
     hidden = hidden_visibility
@@ -418,7 +456,8 @@ def _check_output(prepared, index, returned, arguments):
     wanted = prepared.case.dtype
     if output.dtype != numpy.dtype(wanted):
         return f"the output has dtype {output.dtype} but the inputs are {wanted}: keep the input's dtype"
-    return mismatch("the output", output, prepared.expected_output, prepared.case.allowed, gradient=False)
+    problem = mismatch("the output", output, prepared.expected_output, prepared.case.allowed, gradient=False)
+    return feedback.explain_output(problem, prepared, output)
 
 
 def _forward(calls, returned, arguments):
@@ -436,8 +475,9 @@ def _forward(calls, returned, arguments):
 def _check_gradient(prepared, index, returned, task, position):
     names = [argument.name for argument in task.arguments]
     grads = returned.gradients(index, names)
-    return mismatch(f"the gradient of {names[position]}", grads[position], prepared.expected_grads[position],
-                    prepared.case.allowed)
+    problem = mismatch(f"the gradient of {names[position]}", grads[position], prepared.expected_grads[position],
+                       prepared.case.allowed)
+    return feedback.explain_gradient(problem, prepared, position, grads[position])
 
 
 def _gradient(calls, returned, task, position):
@@ -465,9 +505,10 @@ def _all_gradients(calls, returned, task):
     return (0.0 if failures else 1.0), ("\n".join(failures) or "every gradient matches the reference")
 
 
-def _edge_case(prepared, index, returned, task):
+def _edge_case(prepared, index, returned, task, hint=None):
     """Forward and every gradient against the reference, all or nothing."""
-    hint = f"\n(what this case tests: {prepared.case.hint})" if prepared.case.hint else ""
+    hint = hint or prepared.case.hint
+    hint = f"\n(what this case tests: {hint})" if hint else ""
     try:
         problem = _check_output(prepared, index, returned, task.arguments)
         if problem is None:
@@ -524,6 +565,6 @@ def _indent(text, width):
     import textwrap
     lines = []
     for paragraph in text.splitlines():
-        lines.extend(textwrap.wrap(paragraph, width=width - 8, initial_indent="        ",
+        lines.extend(textwrap.wrap(paragraph, width=width - 8, initial_indent="        ", break_on_hyphens=False,
                                    subsequent_indent="          ") or [""])
     return lines

@@ -86,7 +86,7 @@ def test_the_notebook_runs_on_the_stubs_and_says_what_is_missing(release_copy, m
     text = "\n".join(_run_notebook(release_copy))
     for task in exercises.all_exercises():
         assert f"not implemented yet: {task.task}: {task.function}.forward is not implemented yet" in text
-    assert text.count("score: 0/3") == len(exercises.TASKS)
+    assert text.count("score: 0/4") == len(exercises.TASKS)
 
 
 def test_the_notebook_passes_everything_with_the_solutions(release_copy, monkeypatch):
@@ -95,5 +95,5 @@ def test_the_notebook_passes_everything_with_the_solutions(release_copy, monkeyp
         shutil.copyfile(task.solution_path, release_copy / f"{task.task}.py")
     text = "\n".join(_run_notebook(release_copy))
     assert text.count("gradcheck: your backward agrees with finite differences") == len(exercises.TASKS)
-    assert text.count("score: 3/3") == len(exercises.TASKS)
+    assert text.count("score: 4/4") == len(exercises.TASKS)
     assert "not implemented" not in text and "FAIL" not in text

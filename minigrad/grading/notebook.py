@@ -1,0 +1,105 @@
+"""Submissions as files: a ``.py`` file as it is, or a Jupyter notebook turned into one, with every line traceable
+to the student's own file (and, for a notebook, to its cell).
+
+A notebook (read with :mod:`nbformat`) becomes one Python file: its code cells, in order, each preceded by a
+comment that names the cell. A cell that uses IPython syntax, a magic (``%timeit``, ``%%time``) or a shell escape
+(``!pip install``), is not Python: it is left out and reported. Markdown and raw cells are left out silently.
+Cells are numbered from the top of the notebook, every cell counted, as a student scrolling through it counts
+them.
+
+The grader runs the file this module writes, and messages that name a line of it (``line 12``) are rewritten to
+name the student's file and line, or notebook, cell and line (``exercises.ipynb, cell 7, line 3``).
+"""
+
+import contextlib
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+SUFFIXES = (".py", ".ipynb")
+_IPYTHON_LINE = re.compile(r"^\s*(%|!|\?)|^\s*\w[\w.]*\?\??\s*$|get_ipython\(\)")
+# How the grader's child names the file it runs: "(your file, line 12, ...)", "File ".../submission.py", line 12"
+# and a SyntaxError's "(submission.py, line 12)".
+_LINE_REFERENCE = re.compile(r"(?:your file|submission\.py), line (\d+)")
+_TRACEBACK_LINE = re.compile(r'File "[^"\n]*submission\.py", line (\d+)')
+
+
+class SubmissionError(ValueError):
+    """The file cannot be turned into a Python source (not a notebook nbformat can read, say)."""
+
+
+class Source:
+    """One student's file as the grader runs it: the Python text, and how to name each of its lines."""
+
+    def __init__(self, path, text, cells=None, notes=()):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.text = text
+        self.cells = cells or []   # (cell number, first line in `text`, number of lines), for a notebook
+        self.notes = list(notes)   # what the student should know about how the file was read
+
+    @classmethod
+    def read(cls, path):
+        path = Path(path)
+        if path.suffix == ".ipynb":
+            return cls._from_notebook(path)
+        return cls(path, None)
+
+    @classmethod
+    def _from_notebook(cls, path):
+        try:
+            import nbformat
+        except ImportError as missing:  # the grader's own set-up, not the student's fault
+            raise RuntimeError("grading a notebook needs nbformat: pip install nbformat") from missing
+        try:
+            notebook = nbformat.read(path, as_version=4)
+        except Exception as error:  # nbformat raises several kinds (JSON, schema, version)
+            raise SubmissionError(f"{path.name} is not a notebook that can be read: {type(error).__name__}: "
+                                  f"{str(error)[:300]}") from None
+        lines, cells, notes = [], [], []
+        for number, cell in enumerate(notebook.cells, 1):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            source = cell.source.splitlines()
+            ipython = [line.strip() for line in source if _IPYTHON_LINE.search(line)]
+            if ipython:
+                notes.append(f"cell {number} was not run: it uses IPython syntax ({ipython[0][:60]}), which is "
+                             "not Python; move what the op needs into a plain code cell")
+                continue
+            lines.append(f"# --- cell {number} ---")
+            cells.append((number, len(lines) + 1, len(source)))
+            lines.extend(source)
+        if not cells:
+            notes.append("the notebook has no code cell to run")
+        return cls(path, "\n".join(lines) + "\n", cells, notes)
+
+    @contextlib.contextmanager
+    def as_file(self):
+        """A path to the Python file to grade: the student's own, or a temporary one made from the notebook."""
+        if self.text is None:
+            yield self.path
+            return
+        folder = Path(tempfile.mkdtemp(prefix="minigrad-notebook-"))
+        try:
+            converted = folder / (self.path.stem + ".py")
+            converted.write_text(self.text)
+            yield converted
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def where(self, line):
+        """'layernorm.py, line 12' or 'exercises.ipynb, cell 7, line 3'."""
+        if self.text is None:
+            return f"{self.name}, line {line}"
+        for number, first, count in self.cells:
+            if first <= line < first + count:
+                return f"{self.name}, cell {number}, line {line - first + 1}"
+        return f"{self.name} (converted), line {line}"
+
+    def relabel(self, text):
+        """`text` with the grader's references to the file it ran replaced by the student's file and line."""
+        if not text:
+            return text
+        text = _LINE_REFERENCE.sub(lambda match: self.where(int(match.group(1))), text)
+        return _TRACEBACK_LINE.sub(lambda match: f'File "{self.where(int(match.group(1)))}"', text)
