@@ -20,7 +20,7 @@ from pathlib import Path
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="minigrad", description="minigrad's command line: homework grading.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from minigrad.grading.exercise import TASKS
+    from minigrad.grading.spec import TASKS
     from minigrad.grading.grader import VISIBILITIES
 
     grade = commands.add_parser("grade", help="grade a submission, or a folder of submissions",
@@ -167,7 +167,7 @@ def _release(arguments):
 
 
 def _list(arguments):
-    from minigrad.grading.exercise import all_exercises
+    from minigrad.grading.spec import all_exercises
     for task in all_exercises():
         print(f"{task.task:<14} {task.function:<13} {task.title}")
     return 0

@@ -4,8 +4,8 @@ Students write a ``minigrad.Function`` (forward and backward) per exercise; the 
 child process and scores the arrays it returns against trusted references, in the grader's own process. Read, in
 order:
 
-- ``exercise.py``: how an exercise is described (arguments, reference, inputs, edge cases);
-- ``solutions/`` and ``exercises/``: the exercises' solutions (with nbgrader-style markers) and the grader's
+- ``spec.py``: how an exercise is described (arguments, reference, inputs, edge cases);
+- ``solutions/`` and ``references/``: the exercises' solutions (with nbgrader-style markers) and the grader's
   half of each (the NumPy reference and the inputs);
 - ``grader.py``: which checks run, and how each is scored (``compare.py`` words the failures);
 - ``sandbox.py`` and ``child.py``: the isolation, the security part, each side of the process boundary;
@@ -21,7 +21,7 @@ Command line (``python -m minigrad`` works too)::
 README.md in this folder is the guide for instructors and students.
 """
 
-from minigrad.grading.exercise import TASKS, all_exercises, get
+from minigrad.grading.spec import TASKS, all_exercises, get
 from minigrad.grading.grader import GradeReport, grade
 from minigrad.grading.sandbox import Limits
 

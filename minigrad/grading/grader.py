@@ -31,11 +31,10 @@ from pathlib import Path
 
 import numpy
 
-from minigrad.grading import exercise as exercises
-from minigrad.grading import feedback
+from minigrad.grading import feedback, spec
 from minigrad.grading.compare import describe_arguments, mismatch
-from minigrad.grading.exercise import Tolerance, case_generator
 from minigrad.grading.notebook import Source, SubmissionError
+from minigrad.grading.spec import Tolerance, case_generator
 from minigrad.grading.sandbox import Limits, run_child
 
 PUBLIC_SEED = 0
@@ -121,7 +120,7 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
     once; `public_only` runs only the public checks (what students run with ``minigrad check``).
     """
     started = time.perf_counter()
-    task = exercises.get(assignment)
+    task = spec.get(assignment)
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {hidden_visibility!r}")
     seed = secrets.randbits(63) if seed is None else int(seed)

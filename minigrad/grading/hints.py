@@ -29,8 +29,8 @@ TIERS = 3
 
 def hints(task):
     """{tier: text} of exercise `task`, from its solution file."""
-    from minigrad.grading import exercise as exercises
-    return read_hints(exercises.get(task).solution_path.read_text(), task)
+    from minigrad.grading import spec
+    return read_hints(spec.get(task).solution_path.read_text(), task)
 
 
 def read_hints(source, task="this exercise"):

@@ -26,8 +26,7 @@ import json
 import re
 from pathlib import Path
 
-from minigrad.grading import exercise as exercises
-from minigrad.grading import hints
+from minigrad.grading import hints, spec
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -82,7 +81,7 @@ def strip_solutions(source, task):
 def generate():
     """{relative path: text} of the whole student release."""
     files = {}
-    for task in exercises.all_exercises():
+    for task in spec.all_exercises():
         source = task.solution_path.read_text()
         if BEGIN not in source:
             raise ValueError(f"{task.task}: {task.solution_path} has no {BEGIN} block")
@@ -115,7 +114,7 @@ def differences(out=DEFAULT_RELEASE):
 # --- the README and the guiding notebook --------------------------------------------------------------------------
 def _readme():
     rows = "\n".join(f"| `{task.task}` | `{task.task}.py` | `{task.function}` | {task.title} |"
-                     for task in exercises.all_exercises())
+                     for task in spec.all_exercises())
     return f"""# Exercises: write your own ops
 
 Each exercise asks you to write one op, forward and backward, as a `minigrad.Function`. The file is a stub: read
@@ -154,7 +153,7 @@ def _cell(kind, source, cell_id):
 
 def notebook_json():
     """The guiding notebook, as the exact text committed (stable cell ids, no outputs)."""
-    names = ", ".join(f"`{task.task}`" for task in exercises.all_exercises())
+    names = ", ".join(f"`{task.task}`" for task in spec.all_exercises())
     cells = [
         _cell("markdown", f"""\
 # Exercises: write your own ops
@@ -195,7 +194,7 @@ def try_op(function, inputs):
     except minigrad.GradcheckError as error:
         print(f"gradcheck failed: {error}")""", "setup"),
     ]
-    for task in exercises.all_exercises():
+    for task in spec.all_exercises():
         cells.append(_cell("markdown", f"## {task.title}\n\nTask id `{task.task}`, file `{task.task}.py`, "
                                        f"class `{task.function}`.\n\n{_preformatted(task.statement())}",
                            f"{task.task}-statement"))

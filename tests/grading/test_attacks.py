@@ -111,7 +111,7 @@ def test_importing_or_reading_the_reference_is_refused(grading_folder):
     prelude = f"""
     import sys
     found = []
-    for attempt in (lambda: __import__("minigrad.grading.exercises.silu", fromlist=["reference"]).reference,
+    for attempt in (lambda: __import__("minigrad.grading.references.silu", fromlist=["reference"]).reference,
                     lambda: __import__("torch").nn.functional.silu,
                     lambda: __import__("minigrad.nn.functional", fromlist=["silu"]),
                     lambda: minigrad.nn,

@@ -2,7 +2,7 @@
 
 import json
 
-from minigrad.grading import exercise as exercises
+from minigrad.grading import spec
 from minigrad.grading import release
 from tests.grading.conftest import RELEASE, SOLUTIONS, run_minigrad
 
@@ -51,4 +51,4 @@ def test_release_check_and_release_out(tmp_path):
 def test_exercises_lists_every_task():
     process = run_minigrad("exercises")
     assert process.returncode == 0
-    assert [line.split()[0] for line in process.stdout.splitlines()] == list(exercises.TASKS)
+    assert [line.split()[0] for line in process.stdout.splitlines()] == list(spec.TASKS)

@@ -4,16 +4,16 @@ import ast
 
 import pytest
 
-from minigrad.grading import exercise as exercises
+from minigrad.grading import spec
 from minigrad.grading.grader import grade
 from tests.grading.conftest import RELEASE
 
-TASKS = exercises.TASKS
+TASKS = spec.TASKS
 
 
 def test_there_are_at_least_six_exercises_with_the_layernorm_interface():
     assert len(TASKS) >= 6
-    layernorm = exercises.get("layernorm")
+    layernorm = spec.get("layernorm")
     assert layernorm.function == "LayerNorm"
     assert [argument.name for argument in layernorm.arguments] == ["x", "weight", "bias", "eps"]
     tree = ast.parse(layernorm.solution_path.read_text())
@@ -25,7 +25,7 @@ def test_there_are_at_least_six_exercises_with_the_layernorm_interface():
 
 @pytest.mark.parametrize("task", TASKS)
 def test_reference_solution_scores_full_marks(task):
-    report = grade(exercises.get(task).solution_path, task, jobs=2)
+    report = grade(spec.get(task).solution_path, task, jobs=2)
     failed = [f"{check.name}: {check.output}" for check in report.checks if not check.passed]
     assert not failed, "\n".join(failed)
     assert report.score == report.max_score > 0
@@ -43,7 +43,7 @@ def test_released_stub_scores_zero(task):
 
 @pytest.mark.parametrize("task", TASKS)
 def test_statement_names_the_task_and_the_public_check_command(task):
-    exercise = exercises.get(task)
+    exercise = spec.get(task)
     statement = exercise.statement()
     assert statement.startswith(f"Exercise `{task}`")
     assert f"minigrad check {task}.py --assignment {task}" in statement

@@ -5,9 +5,9 @@ import json
 import numpy
 import pytest
 
-from minigrad.grading import exercise as exercises
+from minigrad.grading import spec
 from minigrad.grading.compare import mismatch
-from minigrad.grading.exercise import FLOAT64
+from minigrad.grading.spec import FLOAT64
 from minigrad.grading.grader import PUBLIC_SEED, Group, grade, plan, prepare
 from minigrad.grading.sandbox import ChildResult
 from tests.grading.conftest import SOLUTIONS
@@ -15,7 +15,7 @@ from tests.grading.conftest import SOLUTIONS
 
 # --- inputs ------------------------------------------------------------------------------------------------------
 def test_hidden_inputs_come_from_the_seed_and_the_case_name_only():
-    task = exercises.get("layernorm")
+    task = spec.get("layernorm")
     case = task.hidden_cases[0]
     again = prepare(task, case, seed=5)
     numpy.testing.assert_array_equal(prepare(task, case, seed=5).args[0], again.args[0])
@@ -31,7 +31,7 @@ def test_each_run_draws_a_new_secret_seed():
 
 
 def test_hard_coded_outputs_pass_the_public_example_and_fail_the_hidden_inputs(tmp_path):
-    task = exercises.get("silu")
+    task = spec.get("silu")
     public = prepare(task, task.public_case, PUBLIC_SEED)
     path = tmp_path / "memorized.py"
     path.write_text(
@@ -82,7 +82,7 @@ def test_a_wrong_value_is_located_by_index_and_size():
 
 # --- malformed answers from the child ----------------------------------------------------------------------------
 def _score(task_name, arrays=None, failure=None):
-    task = exercises.get(task_name)
+    task = spec.get(task_name)
     gradients = next(group for group in plan(task, seed=1) if group.name == "gradients")
     return gradients.score(ChildResult(arrays=arrays, failure=failure))
 
@@ -103,7 +103,7 @@ def test_wrong_dtypes_counts_and_missing_keys_score_zero():
 
 
 def test_group_encodes_arrays_by_reference_and_values_inline():
-    task = exercises.get("layernorm")
+    task = spec.get("layernorm")
     group = Group(task, "example")
     prepared = prepare(task, task.public_case, PUBLIC_SEED)
     index = group.evaluate(prepared)

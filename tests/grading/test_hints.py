@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 
-from minigrad.grading import exercise as exercises
+from minigrad.grading import spec
 from minigrad.grading import hints, release
 from tests.grading.conftest import RELEASE, run_minigrad
 
@@ -39,9 +39,9 @@ def _phrases(text, words=None):
     return {" ".join(piece.split()) for piece in pieces if len(piece.strip()) >= 20}
 
 
-@pytest.mark.parametrize("task", exercises.TASKS)
+@pytest.mark.parametrize("task", spec.TASKS)
 def test_no_stub_contains_a_line_of_its_backward_or_any_hint_text(task):
-    solution = exercises.get(task).solution_path.read_text()
+    solution = spec.get(task).solution_path.read_text()
     stub = (RELEASE / f"{task}.py").read_text()
     flat_stub = " ".join(stub.split())
     backward = _block_lines(solution, "backward")
@@ -59,9 +59,9 @@ def test_no_stub_contains_a_line_of_its_backward_or_any_hint_text(task):
     assert hints.BEGIN not in stub and "HINTS" not in stub
 
 
-@pytest.mark.parametrize("task", exercises.TASKS)
+@pytest.mark.parametrize("task", spec.TASKS)
 def test_the_statement_asks_for_the_backward_without_giving_it(task):
-    statement = exercises.get(task).statement()
+    statement = spec.get(task).statement()
     assert "What makes it tricky" in statement and f"minigrad hint {task}" in statement
     fused = hints.hints(task)[3]
     for phrase in _phrases(fused, words=4):  # not even a short piece of the final formula
@@ -112,5 +112,5 @@ def test_strip_solutions_removes_the_hints_block_and_refuses_a_broken_one():
 def test_the_released_notebook_keeps_every_statement():
     notebook = nbformat.read(RELEASE / release.NOTEBOOK, as_version=4)
     text = "\n".join(cell.source for cell in notebook.cells)
-    for task in exercises.all_exercises():
+    for task in spec.all_exercises():
         assert task.statement().splitlines()[0] in text

@@ -1,6 +1,6 @@
 """The grader's references against PyTorch in float64, and the solutions against the references.
 
-Every score the grader gives rests on the references in minigrad/grading/exercises/, so they are checked here
+Every score the grader gives rests on the references in minigrad/grading/references/, so they are checked here
 against an independent implementation (PyTorch's functions and autograd, in float64, to 1e-10) on every case
 the grader draws: public, hidden, gradient-check, edge and BPTT cases. The solutions are then checked against the
 references in this process on the same cases, on every backend: NumPy, strict (CuPy-like), and CuPy on a GPU.
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import minigrad
-from minigrad.grading import exercise as exercises
+from minigrad.grading import spec
 from minigrad.grading.grader import prepare, reference_unroll
 from tests.helpers import assert_close
 
@@ -56,11 +56,11 @@ def _cases(task):
     return [task.public_case, task.gradcheck_case, *task.hidden_cases, *task.edge_cases]
 
 
-CASES = [(task.task, case.name) for task in exercises.all_exercises() for case in _cases(task)]
+CASES = [(task.task, case.name) for task in spec.all_exercises() for case in _cases(task)]
 
 
 def _find(task_name, case_name):
-    task = exercises.get(task_name)
+    task = spec.get(task_name)
     return task, next(case for case in _cases(task) if case.name == case_name)
 
 
@@ -87,7 +87,7 @@ def test_reference_matches_pytorch(task_name, case_name):
 
 
 def test_bptt_reference_matches_pytorch_unrolled():
-    task = exercises.get("rnn_cell")
+    task = spec.get("rnn_cell")
     prepared = prepare(task, task.bptt_case, SEED, unroll=True)
     x, h, *weights = (torch.tensor(a, requires_grad=True) for a in prepared.args)
     states, hidden = [], h
@@ -102,7 +102,7 @@ def test_bptt_reference_matches_pytorch_unrolled():
 
 
 def test_the_upstream_gradient_is_random_and_never_all_ones():
-    for task in exercises.all_exercises():
+    for task in spec.all_exercises():
         prepared = prepare(task, task.gradcheck_case, SEED)
         assert not numpy.allclose(prepared.grad_output, 1.0), task.task
 
@@ -115,11 +115,11 @@ def _load_solution(task):
     return getattr(module, task.function)
 
 
-@pytest.mark.parametrize("task_name", exercises.TASKS)
+@pytest.mark.parametrize("task_name", spec.TASKS)
 def test_solution_matches_reference_in_process(task_name, backend):
     """The solution called directly (as the child calls it) agrees with the reference on every case, on every
     backend (CuPy where a GPU is available)."""
-    task = exercises.get(task_name)
+    task = spec.get(task_name)
     function = _load_solution(task)
     xp = minigrad.backends.get_module(backend)
     for case in _cases(task):
@@ -142,7 +142,7 @@ def test_solution_matches_reference_in_process(task_name, backend):
 
 
 def test_bptt_reference_agrees_with_the_solution_unrolled_through_the_engine():
-    task = exercises.get("rnn_cell")
+    task = spec.get("rnn_cell")
     function = _load_solution(task)
     prepared = prepare(task, task.bptt_case, SEED, unroll=True)
     leaves = [minigrad.tensor(a, requires_grad=True) for a in prepared.args]

@@ -7,7 +7,7 @@ import shutil
 import nbformat
 import pytest
 
-from minigrad.grading import exercise as exercises
+from minigrad.grading import spec
 from minigrad.grading import release
 from tests.grading.conftest import RELEASE
 
@@ -17,9 +17,9 @@ def test_the_committed_release_is_what_minigrad_release_generates():
     assert not stale, f"run `minigrad release` and commit lessons/exercises/: {stale} differ"
 
 
-@pytest.mark.parametrize("task", exercises.TASKS)
+@pytest.mark.parametrize("task", spec.TASKS)
 def test_every_solution_block_becomes_a_named_not_implemented_error(task):
-    solution = exercises.get(task).solution_path.read_text()
+    solution = spec.get(task).solution_path.read_text()
     stub = (RELEASE / f"{task}.py").read_text()
     blocks = solution.count(release.BEGIN)
     assert blocks >= 2 and solution.count(release.END) == blocks
@@ -61,7 +61,7 @@ def test_the_notebook_is_valid_and_committed_without_outputs():
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     text = (RELEASE / release.NOTEBOOK).read_text()
-    for task in exercises.all_exercises():
+    for task in spec.all_exercises():
         assert f"from {task.task} import {task.function}" in text
 
 
@@ -84,16 +84,16 @@ def release_copy(tmp_path):
 def test_the_notebook_runs_on_the_stubs_and_says_what_is_missing(release_copy, monkeypatch):
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     text = "\n".join(_run_notebook(release_copy))
-    for task in exercises.all_exercises():
+    for task in spec.all_exercises():
         assert f"not implemented yet: {task.task}: {task.function}.forward is not implemented yet" in text
-    assert text.count("score: 0/4") == len(exercises.TASKS)
+    assert text.count("score: 0/4") == len(spec.TASKS)
 
 
 def test_the_notebook_passes_everything_with_the_solutions(release_copy, monkeypatch):
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    for task in exercises.all_exercises():
+    for task in spec.all_exercises():
         shutil.copyfile(task.solution_path, release_copy / f"{task.task}.py")
     text = "\n".join(_run_notebook(release_copy))
-    assert text.count("gradcheck: your backward agrees with finite differences") == len(exercises.TASKS)
-    assert text.count("score: 4/4") == len(exercises.TASKS)
+    assert text.count("gradcheck: your backward agrees with finite differences") == len(spec.TASKS)
+    assert text.count("score: 4/4") == len(spec.TASKS)
     assert "not implemented" not in text and "FAIL" not in text

@@ -2,5 +2,5 @@
 
 Each file is exactly what a student hands in, solved: ``minigrad release`` strips the marked blocks to make the
 stubs in ``lessons/exercises/``, and the tests grade these files (full marks) and the stubs (zero). The grader
-never imports them: its references live in ``minigrad/grading/exercises/``.
+never imports them: its references live in ``minigrad/grading/references/``.
 """

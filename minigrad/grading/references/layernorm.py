@@ -2,7 +2,7 @@
 
 import numpy
 
-from minigrad.grading.exercise import Argument, Case, Exercise, Tolerance
+from minigrad.grading.spec import Argument, Case, Exercise, Tolerance
 
 
 def reference(x, weight, bias, eps, grad_output):

@@ -2,7 +2,7 @@
 
 import numpy
 
-from minigrad.grading.exercise import Argument, Case, Exercise, unbroadcast
+from minigrad.grading.spec import Argument, Case, Exercise, unbroadcast
 
 
 def reference(a, b, grad_output):

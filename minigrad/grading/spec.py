@@ -5,7 +5,7 @@ An exercise is one ``minigrad.Function`` a student writes. Two files define it, 
 - ``solutions/<task>.py`` is the student's file with the solution filled in between ``### BEGIN SOLUTION`` and
   ``### END SOLUTION`` markers. Its module docstring is the statement. ``minigrad release`` turns it into the stub
   students receive (``lessons/exercises/<task>.py``).
-- ``exercises/<task>.py`` is the grader's half: an :class:`Exercise` built from the arguments of ``forward``, a
+- ``references/<task>.py`` is the grader's half: an :class:`Exercise` built from the arguments of ``forward``, a
   trusted reference written in plain NumPy (it never calls the solution), and the inputs to draw. The grader
   imports this file; the child process that runs student code may not.
 
@@ -124,7 +124,7 @@ def get(task):
     """The :class:`Exercise` with task id `task` (ValueError listing the tasks if there is none)."""
     if task not in TASKS:
         raise ValueError(f"unknown assignment {task!r}; the exercises are: {', '.join(TASKS)}")
-    return importlib.import_module(f"minigrad.grading.exercises.{task}").EXERCISE
+    return importlib.import_module(f"minigrad.grading.references.{task}").EXERCISE
 
 
 def all_exercises():

@@ -2,7 +2,7 @@
 
 import numpy
 
-from minigrad.grading.exercise import Argument, Case, Exercise, Unroll
+from minigrad.grading.spec import Argument, Case, Exercise, Unroll
 
 
 def reference(x, h, weight_ih, weight_hh, bias_ih, bias_hh, grad_output):

@@ -2,7 +2,7 @@
 
 import numpy
 
-from minigrad.grading.exercise import Argument, Case, Exercise
+from minigrad.grading.spec import Argument, Case, Exercise
 
 
 def reference(v, g, grad_output):
