@@ -24,9 +24,9 @@ def main(argv=None):
     from minigrad.grading.grader import VISIBILITIES
 
     grade = commands.add_parser("grade", help="grade a submission, or a folder of submissions",
-                                description="Grade one submission (a .py file) or a whole class (a folder with "
+                                description="Grade one submission (a .py or .ipynb file) or a whole class (a folder with "
                                             "one .py file or one folder per student).")
-    grade.add_argument("submission", type=Path, help="a student's .py file, or a folder of submissions")
+    grade.add_argument("submission", type=Path, help="a student's .py or .ipynb file, or a folder of submissions")
     grade.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
     grade.add_argument("--json", type=Path, metavar="PATH",
                        help="write Gradescope's results.json here (for a folder: a directory, one file per student)")
@@ -48,7 +48,7 @@ def main(argv=None):
     check = commands.add_parser("check", help="run an exercise's public checks on your file",
                                 description="Run the public checks of an exercise on your file. Exit status 0 "
                                             "when they all pass.")
-    check.add_argument("submission", type=Path, help="your .py file")
+    check.add_argument("submission", type=Path, help="your .py file or notebook (.ipynb)")
     check.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
     _add_limits(check)
     check.set_defaults(run=_check)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minigrad.grading.grader import grade
+from minigrad.grading.notebook import SUFFIXES
 from minigrad.grading.sandbox import Limits
 
 
@@ -39,19 +40,26 @@ def find_submissions(folder, assignment):
     for item in sorted(Path(folder).iterdir()):
         if item.name.startswith((".", "_")):
             continue
-        if item.is_file() and item.suffix == ".py":
+        if item.is_file() and item.suffix in SUFFIXES:
             entries.append(Entry(item.stem, item))
         elif item.is_dir():
-            candidates = sorted(path for path in item.rglob("*.py") if "__pycache__" not in path.parts)
-            named = [path for path in candidates if path.name == f"{assignment}.py"]
-            if len(named) == 1 or len(candidates) == 1:
-                entries.append(Entry(item.name, (named or candidates)[0]))
-            elif not candidates:
-                entries.append(Entry(item.name, problem="no .py file in the submission"))
-            else:
-                entries.append(Entry(item.name, problem=f"{len(candidates)} .py files and none named "
-                                                        f"{assignment}.py"))
+            path, problem = find_one(item, assignment)
+            entries.append(Entry(item.name, path, problem))
     return entries
+
+
+def find_one(folder, assignment):
+    """(path, None) for the one submission in a student's `folder`, or (None, why there is none): the file named
+    ``<task>.py`` or ``<task>.ipynb``, or else the only ``.py`` or ``.ipynb`` file (Jupyter's checkpoints and
+    ``__pycache__`` do not count)."""
+    candidates = sorted(path for path in Path(folder).rglob("*") if path.suffix in SUFFIXES and path.is_file()
+                        and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts))
+    named = [path for path in candidates if path.name in (f"{assignment}.py", f"{assignment}.ipynb")]
+    if len(named) == 1 or len(candidates) == 1:
+        return (named or candidates)[0], None
+    if not candidates:
+        return None, "no .py or .ipynb file in the submission"
+    return None, f"{len(candidates)} .py/.ipynb files and none named {assignment}.py or {assignment}.ipynb"
 
 
 def _grade_one(path, assignment, seed, limits, hidden_visibility):

@@ -57,21 +57,25 @@ class Source:
         except Exception as error:  # nbformat raises several kinds (JSON, schema, version)
             raise SubmissionError(f"{path.name} is not a notebook that can be read: {type(error).__name__}: "
                                   f"{str(error)[:300]}") from None
-        lines, cells, notes = [], [], []
+        lines, cells, notes, skipped = [], [], [], []
         for number, cell in enumerate(notebook.cells, 1):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
             source = cell.source.splitlines()
             ipython = [line.strip() for line in source if _IPYTHON_LINE.search(line)]
             if ipython:
-                notes.append(f"cell {number} was not run: it uses IPython syntax ({ipython[0][:60]}), which is "
-                             "not Python; move what the op needs into a plain code cell")
+                skipped.append((number, ipython[0]))
                 continue
             lines.append(f"# --- cell {number} ---")
             cells.append((number, len(lines) + 1, len(source)))
             lines.extend(source)
+        if skipped:
+            numbers = ", ".join(str(number) for number, _ in skipped)
+            notes.append(f"{'cells' if len(skipped) > 1 else 'cell'} {numbers} of {path.name} not run: IPython "
+                         f"syntax (magics, shell commands; first: `{skipped[0][1][:60]}`) is not Python. Keep "
+                         "what your op needs in plain code cells.")
         if not cells:
-            notes.append("the notebook has no code cell to run")
+            notes.append(f"{path.name} has no code cell to run")
         return cls(path, "\n".join(lines) + "\n", cells, notes)
 
     @contextlib.contextmanager

@@ -35,8 +35,9 @@ NOTEBOOK = "exercises.ipynb"
 _DEFINITION = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+([A-Za-z_]\w*)")
 
 
-def strip_solutions(source, task):
-    """`source` with every marked solution block replaced by a NotImplementedError naming `task` and the function."""
+def strip_solutions(source, task, keep_solutions=False):
+    """`source` with every marked solution block replaced by a NotImplementedError naming `task` and the function
+    (with `keep_solutions`, only the marker lines are removed), and the hints block removed."""
     lines = source.splitlines()
     output, open_line, scope, hints_line = [], None, [], None
     for number, line in enumerate(lines, 1):
@@ -54,6 +55,8 @@ def strip_solutions(source, task):
             if open_line is not None:
                 raise ValueError(f"{task}: line {number}: {BEGIN} inside the block opened on line {open_line}")
             open_line = number
+            if keep_solutions:
+                continue
             indent = line[:len(line) - len(line.lstrip())]
             where = ".".join(name for _, name in scope) or "this part"
             output.append(f"{indent}# YOUR CODE HERE")
@@ -64,7 +67,7 @@ def strip_solutions(source, task):
                 raise ValueError(f"{task}: line {number}: {END} without a {BEGIN}")
             open_line = None
             continue
-        if open_line is not None:
+        if open_line is not None and not keep_solutions:
             continue
         definition = _DEFINITION.match(line)
         if definition:
@@ -151,39 +154,44 @@ def _cell(kind, source, cell_id):
     return cell
 
 
-def notebook_json():
-    """The guiding notebook, as the exact text committed (stable cell ids, no outputs)."""
+def notebook_json(solved=False):
+    """The guiding notebook, as the exact text committed (stable cell ids, no outputs). It holds every exercise's
+    code too, so a student may work in it instead of the ``.py`` files and submit it; `solved` fills in the
+    solutions (what the tests grade)."""
     names = ", ".join(f"`{task.task}`" for task in spec.all_exercises())
     cells = [
         _cell("markdown", f"""\
 # Exercises: write your own ops
 
-Each section below is one exercise: {names}. For each one, open the `.py` file of the same name in this folder,
-read the statement at its top, and fill in the places marked `# YOUR CODE HERE`. Then come back and run the
-section: it
+Each section below is one exercise: {names}. Read its statement, then fill in the places marked
+`# YOUR CODE HERE` in the code cell under it (or in the `.py` file of the same name in this folder: the same
+code; submit whichever you worked in). Then run the section: it
 
 1. runs your op forward,
 2. runs `minigrad.gradcheck`, which compares your backward with finite differences of your forward in float64,
    with a random upstream gradient (all ones would let some wrong gradients pass: for LayerNorm the true gradient
    of `sum(y)` with respect to x is exactly zero),
-3. runs the exercise's public checks: the same kinds of checks the grader runs, on a published example.
+3. runs the exercise's public checks on this notebook: the same kinds of checks the grader runs, on a published
+   example. They read the notebook's file, so save it first (Ctrl-S).
 
-Until you fill in a file, its section says what is not implemented yet. Stuck on a derivation? Run
-`!minigrad hint layernorm` (any task id) in a cell, or in a terminal: one tier per call. `%autoreload` picks up your edits without
-restarting the kernel.""", "introduction"),
+Until you fill in an op, its section says what is not implemented yet. Stuck on a derivation? Run
+`!minigrad hint layernorm` (any task id) in a cell, or in a terminal: one tier per call.
+
+To submit the notebook, hand in this `.ipynb` file. The grader runs its code cells in order, except cells with
+IPython syntax (`%magics`, `!shell` commands), which it skips and reports; `try_op` does nothing when graded.""",
+              "introduction"),
         _cell("code", """\
-%load_ext autoreload
-%autoreload 2
 import numpy
 
 import minigrad
-from minigrad.grading import check
 
 rng = numpy.random.default_rng(0)
 
 
 def try_op(function, inputs):
     \"\"\"Run `function` forward, then gradcheck its backward; say what is missing instead of raising.\"\"\"
+    if __name__ != "__main__":  # being graded: the grader runs its own checks, not these
+        return
     try:
         output = function.apply(*inputs)
         print(f"forward: output of shape {output.shape}, dtype {output.dtype}")
@@ -195,16 +203,26 @@ def try_op(function, inputs):
         print(f"gradcheck failed: {error}")""", "setup"),
     ]
     for task in spec.all_exercises():
-        cells.append(_cell("markdown", f"## {task.title}\n\nTask id `{task.task}`, file `{task.task}.py`, "
-                                       f"class `{task.function}`.\n\n{_preformatted(task.statement())}",
+        cells.append(_cell("markdown", f"## {task.title}\n\nTask id `{task.task}`, class `{task.function}` (also "
+                                       f"in `{task.task}.py`).\n\n{_preformatted(task.statement())}",
                            f"{task.task}-statement"))
-        cells.append(_cell("code", f"from {task.task} import {task.function}\n\n{task.notebook_demo}\n"
-                                   f"try_op({task.function}, inputs)", f"{task.task}-try"))
-        cells.append(_cell("code", f'check("{task.task}.py", "{task.task}");', f"{task.task}-check"))
+        cells.append(_cell("code", _code(task, solved), f"{task.task}-code"))
+        cells.append(_cell("code", f"{task.notebook_demo}\ntry_op({task.function}, inputs)", f"{task.task}-try"))
+        cells.append(_cell("code", f"# the public checks read the saved notebook: save it first\n"
+                                   f"!minigrad check {NOTEBOOK} --assignment {task.task}", f"{task.task}-check"))
     notebook = {"cells": cells, "metadata": {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def _code(task, solved):
+    """The exercise's code without its statement (the cell above shows it): the stub, or the solution."""
+    import ast
+    source = task.solution_path.read_text()
+    code = strip_solutions(source, task.task, keep_solutions=solved)
+    docstring = ast.parse(code).body[0]
+    return "\n".join(code.splitlines()[docstring.end_lineno:]).strip("\n")
 
 
 def _preformatted(statement):
