@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minigrad.grading.grader import grade
-from minigrad.grading.notebook import SUFFIXES
+from minigrad.grading.notebook import SUFFIXES, find_submission
 from minigrad.grading.sandbox import Limits
 
 
@@ -43,23 +43,9 @@ def find_submissions(folder, assignment):
         if item.is_file() and item.suffix in SUFFIXES:
             entries.append(Entry(item.stem, item))
         elif item.is_dir():
-            path, problem = find_one(item, assignment)
+            path, problem = find_submission(item, assignment)
             entries.append(Entry(item.name, path, problem))
     return entries
-
-
-def find_one(folder, assignment):
-    """(path, None) for the one submission in a student's `folder`, or (None, why there is none): the file named
-    ``<task>.py`` or ``<task>.ipynb``, or else the only ``.py`` or ``.ipynb`` file (Jupyter's checkpoints and
-    ``__pycache__`` do not count)."""
-    candidates = sorted(path for path in Path(folder).rglob("*") if path.suffix in SUFFIXES and path.is_file()
-                        and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts))
-    named = [path for path in candidates if path.name in (f"{assignment}.py", f"{assignment}.ipynb")]
-    if len(named) == 1 or len(candidates) == 1:
-        return (named or candidates)[0], None
-    if not candidates:
-        return None, "no .py or .ipynb file in the submission"
-    return None, f"{len(candidates)} .py/.ipynb files and none named {assignment}.py or {assignment}.ipynb"
 
 
 def _grade_one(path, assignment, seed, limits, hidden_visibility):

@@ -33,7 +33,7 @@ import numpy
 
 from minigrad.grading import feedback, spec
 from minigrad.grading.compare import describe_arguments, mismatch
-from minigrad.grading.notebook import Source, SubmissionError
+from minigrad.grading.notebook import Source, SubmissionError, find_submission
 from minigrad.grading.spec import Tolerance, case_generator
 from minigrad.grading.sandbox import Limits, run_child
 
@@ -114,7 +114,8 @@ class GradeReport:
 
 def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_only=False,
           hidden_visibility="visible"):
-    """Grade the file `submission` for exercise `assignment`; return a :class:`GradeReport`.
+    """Grade the file `submission` for exercise `assignment`; return a :class:`GradeReport`. `submission` may be a
+    .py file, a notebook, or one student's folder holding one of them.
 
     `seed` fixes the hidden inputs (default: a fresh secret per call); `jobs` runs that many check groups at
     once; `public_only` runs only the public checks (what students run with ``minigrad check``).
@@ -127,14 +128,19 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
     groups = plan(task, seed, public_only, hidden_visibility)
     report = GradeReport(str(submission), task.task, task.function, [], seed, public_only=public_only)
 
-    problem, source = _unreadable(Path(submission)), None
+    path, problem, source = Path(submission), None, None
+    if path.is_dir():  # one student's folder (Gradescope's submission/, PrairieLearn's student/)
+        found, problem = find_submission(path, task.task)
+        path = found or path
+        report.submission = str(path)
+    problem = problem or _unreadable(path)
     if problem is None:
         try:
-            source = Source.read(submission)
+            source = Source.read(path)
         except SubmissionError as error:
             problem = str(error)
     if source is None:
-        _run_checks(report, task, groups, submission, problem, limits, jobs)
+        _run_checks(report, task, groups, path, problem, limits, jobs)
     else:
         report.notes = source.notes
         with source.as_file() as path:

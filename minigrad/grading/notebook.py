@@ -25,6 +25,20 @@ _LINE_REFERENCE = re.compile(r"(?:your file|submission\.py), line (\d+)")
 _TRACEBACK_LINE = re.compile(r'File "[^"\n]*submission\.py", line (\d+)')
 
 
+def find_submission(folder, assignment):
+    """(path, None) for the one submission in a student's `folder`, or (None, why there is none): the file named
+    ``<task>.py`` (or else ``<task>.ipynb``), or else the only ``.py`` or ``.ipynb`` file (Jupyter's checkpoints and
+    ``__pycache__`` do not count)."""
+    candidates = sorted(path for path in Path(folder).rglob("*") if path.suffix in SUFFIXES and path.is_file()
+                        and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts))
+    named = [path for suffix in SUFFIXES for path in candidates if path.name == assignment + suffix]
+    if named or len(candidates) == 1:  # <task>.py before <task>.ipynb
+        return (named or candidates)[0], None
+    if not candidates:
+        return None, "no .py or .ipynb file in the submission"
+    return None, f"{len(candidates)} .py/.ipynb files and none named {assignment}.py or {assignment}.ipynb"
+
+
 class SubmissionError(ValueError):
     """The file cannot be turned into a Python source (not a notebook nbformat can read, say)."""
 
