@@ -1,7 +1,8 @@
 """The ``minigrad`` command (also ``python -m minigrad``).
 
     minigrad grade SUBMISSION.py --assignment NAME [--json results.json]   grade one student's file
-    minigrad grade FOLDER --assignment NAME --csv scores.csv [--jobs N]     grade a class in parallel
+    minigrad grade --class FOLDER --assignment NAME --csv scores.csv        grade a class in parallel
+    minigrad isolation                                                      which sandbox layers are active
     minigrad check SUBMISSION.py --assignment NAME                          the public checks, for students
     minigrad hint TASK [--level N]                                          the next hint for an exercise
     minigrad release [--out DIR] [--check]                                  make the student release
@@ -23,10 +24,18 @@ def main(argv=None):
     from minigrad.grading.spec import TASKS
     from minigrad.grading.grader import VISIBILITIES
 
-    grade = commands.add_parser("grade", help="grade a submission, or a folder of submissions",
-                                description="Grade one submission (a .py or .ipynb file) or a whole class (a folder with "
-                                            "one .py file or one folder per student).")
-    grade.add_argument("submission", type=Path, help="a student's .py or .ipynb file, or a folder of submissions")
+    grade = commands.add_parser("grade", help="grade a submission, or with --class a folder of submissions",
+                                description="Grade one submission (a .py or .ipynb file, or one student's folder "
+                                            "holding it), or with --class a whole class (a folder with one file or "
+                                            "one folder per student).")
+    grade.add_argument("submission", type=Path,
+                       help="a student's .py or .ipynb file, or their folder (Gradescope's submission/, "
+                            "PrairieLearn's student/); with --class: the class's folder")
+    grade.add_argument("--class", dest="whole_class", action="store_true",
+                       help="SUBMISSION is a folder of submissions: grade every student in it")
+    grade.add_argument("--strict", action="store_true",
+                       help="refuse to grade unless every isolation layer (landlock, seccomp, user) is active; "
+                            "`minigrad isolation` shows which are")
     grade.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
     grade.add_argument("--json", type=Path, metavar="PATH",
                        help="write Gradescope's results.json here (for a folder: a directory, one file per student)")
@@ -73,6 +82,13 @@ def main(argv=None):
     listing = commands.add_parser("exercises", help="list the exercises")
     listing.set_defaults(run=_list)
 
+    check_isolation = commands.add_parser(
+        "isolation", help="show which sandbox layers are active here, and test each",
+        description="Report the grading sandbox's isolation layers on this machine, then run a probe submission "
+                    "that tries what each layer must stop. Exit status 1 if a layer is missing or lets anything "
+                    "through.")
+    check_isolation.set_defaults(run=_isolation)
+
     arguments = parser.parse_args(argv)
     return arguments.run(arguments)
 
@@ -89,17 +105,42 @@ def _limits(arguments):
 
 
 def _grade(arguments):
-    if arguments.submission.is_dir():
-        return _grade_folder(arguments)
+    from minigrad.grading import sandbox
+    if arguments.strict:
+        missing = sandbox.missing_layers()
+        if missing:
+            status = sandbox.isolation_status()
+            for layer in missing:
+                print(f"minigrad grade --strict: isolation layer {layer} is {status[layer]}", file=sys.stderr)
+            print("minigrad grade --strict: refusing to grade with less isolation (see `minigrad isolation`)",
+                  file=sys.stderr)
+            return 3
+    try:
+        if arguments.whole_class:
+            return _grade_folder(arguments)
+        return _grade_file(arguments)
+    finally:
+        sandbox.remove_run_root()
+
+
+def _grade_file(arguments):
     from minigrad.grading.grader import grade
+    from minigrad.grading.notebook import find_submission
     for option in ("csv", "report"):
         if getattr(arguments, option) is not None:
-            print(f"minigrad grade: --{option} is for a folder of submissions", file=sys.stderr)
+            print(f"minigrad grade: --{option} is for a class: add --class and give the class's folder",
+                  file=sys.stderr)
             return 2
+    if arguments.submission.is_dir() and find_submission(arguments.submission, arguments.assignment)[1]:
+        print(f"minigrad grade: {arguments.submission} holds no single submission; to grade every submission in "
+              "it, add --class", file=sys.stderr)
     report = grade(arguments.submission, arguments.assignment, seed=arguments.seed, limits=_limits(arguments),
                    jobs=arguments.jobs or 2, hidden_visibility=arguments.hidden_visibility)
     print(report.table())
     if arguments.json is not None:  # written by the grader, after every child has exited
+        if arguments.json.is_dir():
+            print(f"minigrad grade: --json {arguments.json} is a folder; give a file name", file=sys.stderr)
+            return 2
         arguments.json.parent.mkdir(parents=True, exist_ok=True)
         arguments.json.write_text(json.dumps(report.gradescope(), indent=1))
     return 0
@@ -120,6 +161,10 @@ def _unwritable(path, option):
 
 def _grade_folder(arguments):
     from minigrad.grading.batch import grade_folder
+    from minigrad.grading.text import one_line
+    if not arguments.submission.is_dir() or arguments.submission.is_symlink():
+        print(f"minigrad grade --class: {arguments.submission} is not a folder", file=sys.stderr)
+        return 2
     for problem in (_unwritable(arguments.csv, "--csv"), _unwritable(arguments.report, "--report")):
         if problem:
             print(f"minigrad grade: {problem} (nothing was graded)", file=sys.stderr)
@@ -127,11 +172,24 @@ def _grade_folder(arguments):
     rows = grade_folder(arguments.submission, arguments.assignment, jobs=arguments.jobs or os.cpu_count(),
                         limits=_limits(arguments), seed=arguments.seed, csv_path=arguments.csv,
                         json_dir=arguments.json, hidden_visibility=arguments.hidden_visibility)
-    width = max([len(row["student"]) for row in rows] + [7])
+    names = [one_line(row["student"]) for row in rows]
+    width = max([len(name) for name in names] + [7])
     print(f"{'student':<{width}}  {'score':>11}  status")
-    for row in rows:
-        print(f"{row['student']:<{width}}  {row['score']:>5g}/{row['max_score'] or 0:<5g}  {row['status']}")
+    for name, row in zip(names, rows):
+        print(f"{name:<{width}}  {row['score']:>5g}/{row['max_score'] or 0:<5g}  {one_line(row['status'])}")
     return 0
+
+
+def _isolation(arguments):
+    from minigrad.grading import sandbox
+    try:
+        findings = sandbox.check_isolation()
+    finally:
+        sandbox.remove_run_root()
+    width = max(len(name) for name, _, _ in findings)
+    for name, ok, text in findings:
+        print(f"{name:<{width}}  {'ok  ' if ok else 'FAIL'}  {text}")
+    return 0 if all(ok for _, ok, _ in findings) else 1
 
 
 def _check(arguments):

@@ -2,45 +2,38 @@
 
 The grader runs this file as a script, never as part of the ``minigrad.grading`` package, in one of two ways:
 
-    python -I -S -B minigrad/grading/child.py WORK_DIR           one fresh interpreter per check group
-    python -I -S -B minigrad/grading/child.py --serve CONFIG     a fork server (Linux, macOS)
+    python -I -S -B minigrad/grading/child.py WORK_DIR CONFIG     one fresh interpreter per check group
+    python -I -S -B minigrad/grading/child.py --serve CONFIG      a fork server (Linux, macOS)
 
-The fork server imports NumPy and minigrad once, then reads one request per line (a WORK_DIR and where to send
-stdout and stderr) and forks a child for each: the same child as the first way, minus the 0.2 s that importing
-NumPy costs. The server itself never runs submission code; each child starts from its clean state, detaches
-(own session, own files on descriptors 0-2, every other descriptor closed, so it cannot reach the server's
-pipes), and then runs exactly the steps below. The server waits for the child, kills it at its timeout, and
-answers with the exit status and the request's nonce.
+CONFIG (JSON) names the minimal minigrad folder (see :mod:`minigrad.grading.minimal`), where NumPy lives, the
+file of :mod:`minigrad.grading.isolation` and the compiled seccomp filter. The fork server imports NumPy, the minimal minigrad and every module a
+submission may import once, then reads one request per line and forks a child for each: the same child as the
+first way, minus the 0.2 s that importing NumPy costs. The server never runs submission code. It waits for the
+child, kills it at its timeout, kills it too if the grader goes away (its stdin closes), and answers with the
+exit status and the request's nonce.
 
-WORK_DIR is a fresh temporary folder that holds a copy of the submission, ``request.json`` (what to evaluate) and
-``inputs.npz`` (the arrays to evaluate it on). The child answers with raw arrays only, in an ``.npz`` file at the
-path the request names. It computes no score and sees no reference: the grader reads those arrays back with
-``allow_pickle=False`` and scores them with its own code, in its own process. Whatever this process prints,
-writes or pretends, the grade depends only on the numbers it returns.
+WORK_DIR is a fresh, private folder that holds nothing but a copy of the submission, ``request.json`` (what to
+evaluate, and which isolation layers to apply) and ``inputs.npz`` (the arrays). The child answers with raw arrays
+only, in an ``.npz`` file whose random name the request gives. It computes no score and sees no reference: the
+grader reads those arrays back with ``allow_pickle=False`` and scores them with its own code, in its own process.
 
-The order of ``main`` is the security argument, so it is written out:
+The order of :func:`run` is the security argument, so it is written out:
 
-1. resource limits (address space, CPU time, file size) are set before anything else runs;
-2. the output file is opened for writing, while the child can still open files for writing;
-3. an audit hook (PEP 578) that refuses to import the forbidden modules is installed, and NumPy and minigrad's
-   core are imported under it (in a forked child, the server did both). NumPy then runs without ``ctypes``. If
-   ``import minigrad`` itself imported a module a submission must not see (``minigrad.nn``, ``minigrad.grading``,
-   ...), the child stops with an error that the grader reports as its own misconfiguration, not as the student's
-   failure;
-4. the guard, a second audit hook, is installed. Python cannot remove an audit hook, so from here on, for the rest
-   of the process, importing a forbidden module, opening any file for writing, reading or listing files outside
-   the allowed folders, deleting or renaming files, starting processes, sending signals, using sockets, or
-   raising a resource limit all raise ``PermissionError`` (or ``ImportError``);
+1. its own session, descriptors 0-2 on /dev/null and the capture files, every other descriptor closed;
+2. the result file is created (it must not exist yet), the inputs are read, resource limits are set;
+3. the kernel layers (:func:`isolation.apply`): network namespace, Landlock, an unprivileged user, seccomp. If
+   one that the request asks for fails, the child exits with status 3 before any submission code has run;
+4. the import guard, an audit hook (PEP 578) that Python cannot remove: only the modules listed in
+   ``ALLOWED_MODULES`` (all imported already, in step 0) may be imported, and writing files, starting processes,
+   sending signals and the like are refused with a message that says so. The guard is there for clear
+   messages; the kernel layers are the boundary;
 5. only then is the submission loaded and called.
 
 A submission that calls ``sys.exit`` is caught like any other exception; one that calls ``os._exit``, loops, or
 exhausts its memory ends this process, and the grader scores the calls that never reported back as zero.
 
-The audit hook is a guard against Python code. It is not a security boundary against native exploits (memory
-corruption through NumPy views, for example); run the grader in a container, as Gradescope does, for that.
-
-This file imports nothing from ``minigrad.grading`` (which the hook forbids) and runs on the standard library,
-NumPy and minigrad's core alone.
+This file imports nothing from minigrad's package folder: it runs on the standard library, NumPy, the minimal
+minigrad and the isolation module, which it loads from the file the config names.
 """
 
 import importlib.util
@@ -49,43 +42,165 @@ import os
 import sys
 import traceback
 
-# Modules a submission may not import: the library's own layers and the grader (which would hand over correct
-# answers), other autodiff libraries, and the modules that reach around the audit hook (ctypes, raw process
-# spawning, sockets, CPython's test hooks).
-FORBIDDEN_MODULES = (
-    "minigrad.grading", "minigrad.nn", "minigrad.bench",
-    "torch", "torchvision", "functorch", "jax", "jaxlib", "tensorflow", "keras", "autograd", "mygrad",
-    "micrograd", "chainer", "minitorch", "tinygrad", "mxnet", "paddle",
-    "ctypes", "_ctypes", "cffi", "_cffi_backend", "_posixsubprocess", "subprocess", "multiprocessing",
-    "_multiprocessing", "_posixshmem", "socket", "_socket", "ssl", "_ssl", "_xxsubinterpreters",
-    "_xxinterpchannels", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
+# The modules a submission may import: NumPy and these. The fork server imports all of them before any child
+# starts, because after the kernel layers are applied no other file can be read.
+ALLOWED_STDLIB = (
+    "abc", "cmath", "collections", "collections.abc", "contextlib", "copy", "dataclasses", "decimal", "enum",
+    "fractions", "functools", "itertools", "math", "numbers", "operator", "random", "re", "statistics", "string",
+    "sys", "time", "types", "typing", "warnings",
 )
+NUMPY_PRELOADED = ("numpy", "numpy.linalg", "numpy.fft", "numpy.random", "numpy.polynomial", "numpy.lib.mixins",
+                   "numpy.lib.stride_tricks")
+NUMPY_REFUSED = ("numpy.testing", "numpy.f2py", "numpy.distutils", "numpy.ctypeslib", "numpy._pyinstaller")
+MINIGRAD_MODULES = ("minigrad", "minigrad.backends", "minigrad.backends.strict")
+# Named in the refusal message: a submission writes its derivative itself.
+OTHER_AUTODIFF = ("torch", "jax", "jaxlib", "autograd", "mygrad", "micrograd", "tinygrad", "minitorch", "chainer",
+                  "tensorflow", "keras", "mxnet", "paddle", "sympy", "mpmath", "casadi", "theano", "aesara",
+                  "pytensor", "functorch", "numdifftools", "scipy")
 
-# Audit events that are refused outright (exact names), and families of events refused by prefix.
+# Audit events refused outright (exact names), and families refused by prefix: clear messages for what the
+# kernel layers refuse anyway.
 FORBIDDEN_EVENTS = frozenset({
     "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill", "os.killpg",
     "subprocess.Popen", "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.chflags",
     "os.lchflags", "os.lchmod", "os.lchown", "os.link", "os.symlink", "os.truncate", "os.utime",
     "os.setxattr", "os.removexattr", "os.chdir", "os.startfile", "os.mkfifo", "os.mknod", "resource.setrlimit",
     "resource.prlimit", "signal.pthread_kill", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-    "sys._current_frames", "webbrowser.open", "pty.spawn",
+    "sys._current_frames", "webbrowser.open", "pty.spawn", "_thread.start_new_thread", "sys.addaudithook",
 })
-FORBIDDEN_EVENT_PREFIXES = ("ctypes.", "shutil.", "socket.", "tempfile.", "ftplib.", "smtplib.", "http.",
-                            "urllib.", "imaplib.", "poplib.", "nntplib.", "telnetlib.", "msvcrt.", "winreg.",
-                            "_winapi.", "sqlite3.")
+FORBIDDEN_EVENT_PREFIXES = ("ctypes.", "shutil.", "socket.", "tempfile.", "http.", "urllib.", "sqlite3.")
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 OUTPUT_LIMIT_BYTES = 64 * 1024  # what the child keeps of the submission's prints, per stream
 MESSAGE_LIMIT = 2000            # characters kept of one error message
+SETUP_FAILED = 3                # exit status: the sandbox could not be set up; no submission code ran
 
 
-def main(work_dir, imports_guarded=False):
+# --- 0. what every child starts from: imported once, in the server or the fresh interpreter ----------------------
+class Setup:
+    """The modules imported before any child starts, and the isolation module with its prepared seccomp rules."""
+
+    def __init__(self, config):
+        sys.path[:0] = [config["minimal"]] + config["site_packages"]
+        import numpy
+        for name in ALLOWED_STDLIB + NUMPY_PRELOADED + MINIGRAD_MODULES:
+            importlib.import_module(name)
+        import minigrad
+        from minigrad import backends
+        for backend in ("numpy", "strict"):
+            backends.get_module(backend)
+        spec = importlib.util.spec_from_file_location("isolation", config["isolation"])
+        self.isolation = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.isolation)
+        self.seccomp = bytes.fromhex(config["seccomp"]) if config.get("seccomp") else None
+        self.numpy, self.minigrad, self.backends = numpy, minigrad, backends
+        self.readable = [config["minimal"], os.path.dirname(numpy.__file__)]
+        del sys.path[:len(config["site_packages"]) + 1]
+
+
+def main(work_dir, config):
+    """A fresh interpreter: the same preparation the fork server makes, then the same child."""
     try:
-        numpy, minigrad, xp, request, output, inputs = _prepare(os.path.realpath(work_dir), imports_guarded)
+        setup = Setup(config)
     except BaseException:  # noqa: B036  (before the submission runs, any failure is the grader's own)
         sys.stderr.write("grading sandbox misconfigured:\n" + traceback.format_exc())
-        os._exit(3)
-    submission_path = os.path.join(os.path.realpath(work_dir), request["submission"])
+        os._exit(SETUP_FAILED)
+    run(setup, work_dir, parent=os.getppid())
+
+
+# --- the fork server ---------------------------------------------------------------------------------------------
+def serve(config):
+    """Import everything once, then fork one child per request line on stdin; answer on stdout."""
+    setup = Setup(config)
+    replies = sys.stdout
+    for line in sys.stdin:
+        request = json.loads(line)
+        returncode, timed_out = _fork_and_wait(setup, request)
+        replies.write(json.dumps({"nonce": request["nonce"], "returncode": returncode, "timed_out": timed_out})
+                      + "\n")
+        replies.flush()
+
+
+def _fork_and_wait(setup, request):
+    import signal
+    sys.stdout.flush()
+    sys.stderr.flush()
+    server = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the child: detach from the server, then run exactly what a fresh interpreter would
+        try:
+            os.setsid()  # its own session and process group
+            for descriptor, path, flags in ((0, os.devnull, os.O_RDONLY),
+                                            (1, request["stdout"], os.O_WRONLY | os.O_APPEND),
+                                            (2, request["stderr"], os.O_WRONLY | os.O_APPEND)):
+                opened = os.open(path, flags)
+                os.dup2(opened, descriptor)
+                os.close(opened)
+            os.closerange(3, 4096)  # nothing else of the server's stays reachable (it opens only a few)
+            run(setup, request["work"], parent=server)
+        finally:
+            os._exit(70)
+    finished = _exited_within(pid, request["timeout"])
+    if finished:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), False
+    for kill in (os.killpg, os.kill):  # its group, and the child itself whatever group it ended up in
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    os.waitpid(pid, 0)
+    if finished is None:  # the grader is gone: so is the reason to serve
+        os._exit(0)
+    return -signal.SIGKILL, True
+
+
+def _exited_within(pid, timeout):
+    """True if child `pid` exits within `timeout` seconds (it is not reaped here), False if it does not, None if the
+    grader closed the server's stdin meanwhile."""
+    import select
+    import time
+    if hasattr(os, "pidfd_open"):  # Linux: a descriptor that becomes readable when the process exits
+        descriptor = os.pidfd_open(pid)
+        try:
+            ready = select.select([descriptor, sys.stdin], [], [], timeout)[0]
+        finally:
+            os.close(descriptor)
+        if descriptor in ready:
+            return True
+        return None if ready else False
+    deadline, pause = time.monotonic() + timeout, 0.001
+    while time.monotonic() < deadline:  # elsewhere: poll without reaping
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return True
+        time.sleep(pause)
+        pause = min(2 * pause, 0.02)
+    return False
+
+
+# --- the child ---------------------------------------------------------------------------------------------------
+def run(setup, work_dir, parent):
+    """Steps 1-5 of the module docstring, in a process that has nothing but `setup` in memory."""
+    numpy, minigrad = setup.numpy, setup.minigrad
+    try:
+        work_dir = os.path.realpath(work_dir)
+        os.chdir(work_dir)
+        with open("request.json", encoding="utf-8") as file:
+            request = json.load(file)
+        output = os.fdopen(os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600),
+                           "wb")
+        with numpy.load("inputs.npz", allow_pickle=False) as archive:
+            inputs = {key: archive[key] for key in archive.files}
+        xp = setup.backends.get_module(request["backend"])
+        set_limits(request["limits"])
+        setup.isolation.apply(request["isolation"], [work_dir] + setup.readable, parent, setup.seccomp)
+        setup.isolation.forget_setup_modules()
+        sys.path[:] = []
+        install_guard(work_dir)
+    except BaseException:  # noqa: B036  (before the submission runs, any failure is the grader's own)
+        sys.stderr.write("grading sandbox misconfigured:\n" + traceback.format_exc())
+        sys.stderr.flush()
+        os._exit(SETUP_FAILED)
+    submission_path = os.path.join(work_dir, request["submission"])
     sys.stdout = _CappedStream(sys.stdout)
     sys.stderr = _CappedStream(sys.stderr)
 
@@ -99,107 +214,9 @@ def main(work_dir, imports_guarded=False):
     output.close()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)  # not sys.exit: no atexit handler or lingering thread of the submission runs after this
+    os._exit(0)  # not sys.exit: no atexit handler or lingering object of the submission runs after this
 
 
-def _prepare(work_dir, imports_guarded):
-    """Steps 1 to 4: limits, output file, imports, guard, inputs."""
-    with open(os.path.join(work_dir, "request.json"), encoding="utf-8") as file:
-        request = json.load(file)
-    set_limits(request["limits"])
-    minigrad_root = request["minigrad_root"]
-    sys.path[:0] = [minigrad_root] + request["site_packages"]
-    output = os.fdopen(os.open(os.path.join(work_dir, request["output"]),
-                               os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
-    if not imports_guarded:  # (a forked child inherits this hook from the server)
-        sys.addaudithook(_refuse_forbidden_imports)
-    # NumPy imports without ctypes under that hook (its `import ctypes` is optional): ctypes' ready-made memmove
-    # and cast would call C at any address without an audit event.
-    import numpy  # an ImportError here means `import minigrad` imported a forbidden module: misconfigured
-    import minigrad
-    from minigrad import backends
-    xp = backends.get_module(request["backend"])
-    sys.path.remove(minigrad_root)
-    install_guard(_allowed_read_roots(work_dir, minigrad_root, request["site_packages"]),
-                  _forbidden_read_roots(minigrad_root))
-    with numpy.load(os.path.join(work_dir, "inputs.npz"), allow_pickle=False) as archive:
-        inputs = {key: archive[key] for key in archive.files}
-    return numpy, minigrad, xp, request, output, inputs
-
-
-# --- the fork server ---------------------------------------------------------------------------------------------
-def serve(config):
-    """Import NumPy and minigrad once, then fork one child per request line on stdin; answer on stdout."""
-    sys.path[:0] = [config["minigrad_root"]] + config["site_packages"]
-    sys.addaudithook(_refuse_forbidden_imports)  # NumPy then imports without ctypes, in the server and children
-    from minigrad import backends  # NumPy and minigrad, imported here once and inherited by every child
-    for name in ("numpy", "strict"):
-        backends.get_module(name)
-    sys.path.remove(config["minigrad_root"])
-    replies = sys.stdout
-    for line in sys.stdin:
-        request = json.loads(line)
-        returncode, timed_out = _fork_and_wait(request)
-        replies.write(json.dumps({"nonce": request["nonce"], "returncode": returncode, "timed_out": timed_out})
-                      + "\n")
-        replies.flush()
-
-
-def _refuse_forbidden_imports(event, args):
-    if event == "import" and _is_forbidden_module(args[0]):
-        raise _forbidden_import(args[0])
-
-
-def _fork_and_wait(request):
-    import signal
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the child: detach from the server, then run exactly what a fresh interpreter would
-        try:
-            os.setsid()  # its own session and process group, killed as a whole at the timeout
-            for descriptor, path, flags in ((0, os.devnull, os.O_RDONLY),
-                                            (1, request["stdout"], os.O_WRONLY | os.O_APPEND),
-                                            (2, request["stderr"], os.O_WRONLY | os.O_APPEND)):
-                opened = os.open(path, flags)
-                os.dup2(opened, descriptor)
-                os.close(opened)
-            os.closerange(3, 4096)  # nothing else of the server's stays reachable (it opens only a few)
-            os.chdir(request["work"])
-            main(request["work"], imports_guarded=True)
-        finally:
-            os._exit(70)
-    if _exited_within(pid, request["timeout"]):
-        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), False
-    for kill in (os.killpg, os.kill):  # its group, and the child itself whatever group it ended up in
-        try:
-            kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    os.waitpid(pid, 0)
-    return -signal.SIGKILL, True
-
-
-def _exited_within(pid, timeout):
-    """Whether child `pid` exits within `timeout` seconds (it is not reaped here)."""
-    import select
-    import time
-    if hasattr(os, "pidfd_open"):  # Linux: a descriptor that becomes readable when the process exits
-        descriptor = os.pidfd_open(pid)
-        try:
-            return bool(select.select([descriptor], [], [], timeout)[0])
-        finally:
-            os.close(descriptor)
-    deadline, pause = time.monotonic() + timeout, 0.001
-    while time.monotonic() < deadline:  # elsewhere: poll without reaping
-        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-            return True
-        time.sleep(pause)
-        pause = min(2 * pause, 0.02)
-    return False
-
-
-# --- 1. limits ----------------------------------------------------------------------------------------------------
 def set_limits(limits):
     """Address space, CPU seconds and file size, as soft and hard limits (a non-root process can only lower them)."""
     try:
@@ -217,76 +234,40 @@ def set_limits(limits):
             pass
 
 
-# --- 4. the guard -------------------------------------------------------------------------------------------------
-def _is_forbidden_module(name):
-    return any(name == forbidden or name.startswith(forbidden + ".") for forbidden in FORBIDDEN_MODULES)
+# --- 4. the import guard ------------------------------------------------------------------------------------------
+def _module_allowed(name):
+    if name in ALLOWED_STDLIB or name in MINIGRAD_MODULES:
+        return True
+    if name == "numpy" or name.startswith("numpy."):
+        return not any(name == refused or name.startswith(refused + ".") for refused in NUMPY_REFUSED)
+    return False
 
 
-def _forbidden_import(name):
-    return ImportError(f"grading sandbox: a submission may not import {name!r}, directly or through another module "
-                       "(numpy.testing, for one, imports subprocess); write the op with minigrad.Function and the "
-                       "array module only")
+def _refusal(name):
+    top = name.split(".")[0]
+    if top in OTHER_AUTODIFF:
+        return ImportError(f"grading sandbox: a submission may not import {name!r}: another autodiff or symbolic "
+                           "library would take the derivative for you; write forward and backward yourself")
+    if top == "minigrad":
+        return ImportError(f"grading sandbox: a submission may not import {name!r}: it does not exist while grading; use minigrad.Function and "
+                           "minigrad.get_array_module only")
+    return ImportError(f"grading sandbox: a submission may not import {name!r}; it may import numpy (not "
+                       f"numpy.testing) and {', '.join(m for m in ALLOWED_STDLIB if '.' not in m)}")
 
 
-def _allowed_read_roots(work_dir, minigrad_root, site_packages):
-    """Folders a submission may read: its own work folder, minigrad's package, and the Python installation."""
-    import sysconfig
-    paths = sysconfig.get_paths()
-    roots = {work_dir, os.path.join(minigrad_root, "minigrad"), *site_packages}
-    roots.update(paths[key] for key in ("stdlib", "platstdlib") if key in paths)
-    return tuple(sorted(os.path.realpath(root) for root in roots))
-
-
-def _forbidden_read_roots(minigrad_root):
-    """Folders inside the allowed ones that hold answers: minigrad's layers and grader, other autodiff packages."""
-    roots = [os.path.join(minigrad_root, "minigrad", name) for name in ("grading", "nn", "bench")]
-    for name in FORBIDDEN_MODULES:
-        if "." in name or name in sys.modules:
-            continue
-        try:
-            spec = importlib.util.find_spec(name)  # finds, does not import
-        except (ImportError, ValueError):
-            continue
-        if spec is None:
-            continue
-        if spec.submodule_search_locations:
-            roots.extend(spec.submodule_search_locations)
-        elif spec.origin and os.path.isabs(spec.origin):
-            roots.append(spec.origin)
-    return tuple(sorted({os.path.realpath(root) for root in roots}))
-
-
-def install_guard(allowed_roots, forbidden_roots):
-    """Install the audit hook. Everything it needs is captured as immutable tuples; nothing refers to it after."""
-    realpath, fsdecode, sep = os.path.realpath, os.fsdecode, os.sep
+def install_guard(work_dir):
+    """Install the audit hook. Everything it needs is captured as immutable values; nothing refers to it after."""
     forbidden_events, forbidden_prefixes, write_flags = FORBIDDEN_EVENTS, FORBIDDEN_EVENT_PREFIXES, _WRITE_FLAGS
-    is_forbidden_module, forbidden_import = _is_forbidden_module, _forbidden_import
-
-    def inside(path, roots):
-        return any(path == root or path.startswith(root + sep) for root in roots)
-
-    def may_read(path):
-        if isinstance(path, int) or path is None:  # an already-open descriptor: nothing new is opened
-            return True
-        path = realpath(fsdecode(path))
-        return inside(path, allowed_roots) and not inside(path, forbidden_roots)
+    module_allowed, refusal = _module_allowed, _refusal
 
     def guard(event, args):
         if event == "import":
-            if is_forbidden_module(args[0]):
-                raise forbidden_import(args[0])
+            if not module_allowed(args[0]):
+                raise refusal(args[0])
         elif event == "open":
             path, mode, flags = args
-            if isinstance(path, int):
-                return
             if (flags or 0) & write_flags or (isinstance(mode, str) and any(c in mode for c in "wax+")):
                 raise PermissionError(f"grading sandbox: a submission may not write files ({path!r})")
-            if not may_read(path):
-                raise PermissionError(f"grading sandbox: a submission may not read {path!r}")
-        elif event in ("os.listdir", "os.scandir"):
-            folder = args[0] if args and args[0] not in ("", b"", None) else "."
-            if not may_read(folder):
-                raise PermissionError(f"grading sandbox: a submission may not list {folder!r}")
         elif event in forbidden_events or event.startswith(forbidden_prefixes):
             raise PermissionError(f"grading sandbox: {event} is not allowed in a submission")
 
@@ -342,8 +323,9 @@ def _load(path, function_name, minigrad, results):
 
 
 class _Runner:
-    """Evaluates one call of the request: forward (and backward) on given inputs, a finite-difference sweep, or an
-    unrolled recurrence, and stores the raw arrays under ``call<i>.*`` keys."""
+    """Evaluates one call of the request, forward (and backward) on given inputs, or a recurrence unrolled over a
+    sequence, and stores the raw arrays under ``call<i>.*`` keys. Every call goes through the same code: the
+    grader's finite-difference points are ordinary forward calls, in an order the grader shuffled."""
 
     def __init__(self, function, minigrad, xp, numpy, submission_path):
         self.function, self.minigrad, self.xp, self.numpy = function, minigrad, xp, numpy
@@ -352,21 +334,15 @@ class _Runner:
     def run(self, index, call, inputs, results):
         """Record ``call<i>.error`` if forward failed, ``call<i>.backward_error`` if only backward did."""
         prefix = f"call{index}"
-        stage = ["forward"]  # evaluate() moves it on to "backward" once the output is recorded
+        stage = ["forward"]  # moved on to "backward" once the output is recorded
         try:
-            if call["mode"] == "sweep":
-                self.sweep(prefix, call, inputs, results)
-            else:
-                self.evaluate(prefix, call, inputs, results, stage)
+            self.evaluate(prefix, call, inputs, results, stage)
         except BaseException as error:  # noqa: B036  (sys.exit in a submission is its own failure, not ours)
             key = "error" if stage[0] == "forward" else "backward_error"
             results[f"{prefix}.{key}"] = _text(_describe(error, self.submission_path))
 
-    def host_arguments(self, call, inputs):
-        return [inputs[spec["array"]] if "array" in spec else spec["value"] for spec in call["args"]]
-
     def evaluate(self, prefix, call, inputs, results, stage):
-        host = self.host_arguments(call, inputs)
+        host = [inputs[spec["array"]] if "array" in spec else spec["value"] for spec in call["args"]]
         grad_output = inputs[call["grad_output"]] if call.get("grad_output") else None
 
         def record(output):
@@ -383,70 +359,70 @@ class _Runner:
                 if grad is not None:
                     results[f"{prefix}.grad{position}"] = grad
 
-    def sweep(self, prefix, call, inputs, results):
-        """Forward values at x + eps*e_k and x - eps*e_k for every element k of every argument in ``wrt``."""
-        host = self.host_arguments(call, inputs)
-        eps = call["eps"]
-        with self.minigrad.no_grad():
-            for position in call["wrt"]:
-                original = host[position]
-                values = []
-                for k in range(original.size):
-                    for sign in (1.0, -1.0):
-                        shifted = original.copy()
-                        shifted.reshape(-1)[k] += sign * eps
-                        arguments = list(host)
-                        arguments[position] = shifted
-                        (self.unroll if call.get("unroll") else self.step)(call, arguments, None, values.append)
-                results[f"{prefix}.sweep{position}"] = self.numpy.stack(values).reshape(
-                    (original.size, 2) + values[0].shape)
-
     def device(self, value):
         return self.xp.asarray(value) if isinstance(value, self.numpy.ndarray) else value
 
-    def step(self, call, host, grad_output, record):
-        """forward and backward called directly with a fresh ctx, as the engine would call them. The output goes
-        to `record` as soon as forward returns; the gradients (if `grad_output` is given) are returned."""
+    def forward(self, call, arguments):
+        """forward called directly with a fresh ctx, as the engine would call it; returns (ctx, raw output)."""
         ctx = self.minigrad.Context()
         ctx.needs_input_grad = tuple(bool(spec.get("requires_grad")) for spec in call["args"])
-        output = self.function.forward(ctx, *[self.device(value) for value in host])
+        return ctx, self.function.forward(ctx, *arguments)
+
+    def backward(self, ctx, upstream, what):
+        grads = self.function.backward(ctx, self.xp.asarray(upstream))
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        return [None if grad is None else self.to_host(grad, f"{what}, in position {i},")
+                for i, grad in enumerate(grads)]
+
+    def step(self, call, host, grad_output, record):
+        """One forward (and backward if `grad_output` is given). The output goes to `record` as soon as forward
+        returns; the gradients are returned."""
+        ctx, output = self.forward(call, [self.device(value) for value in host])
         record(self.to_host(output, "forward returned"))
         if grad_output is None:
             return None
-        grads = self.function.backward(ctx, self.xp.asarray(grad_output))
-        if not isinstance(grads, tuple):
-            grads = (grads,)
-        return [None if grad is None else self.to_host(grad, f"backward returned, in position {i},")
-                for i, grad in enumerate(grads)]
+        return self.backward(ctx, grad_output, "backward returned")
 
     def unroll(self, call, host, grad_output, record):
-        """h_t = f(x[t], h_{t-1}, params...) for t = 1..T through the engine; backward of sum_t <v_t, h_t>."""
-        minigrad = self.minigrad
+        """h_t = f(x[t], h_{t-1}, params...) for t = 1..T, then backward of sum_t <v_t, h_t> step by step, newest
+        first: each step's backward gets v_t plus the gradient the later steps sent to h_t."""
+        numpy = self.numpy
         sequence, state = call["unroll"]["sequence"], call["unroll"]["state"]
-        leaves = [minigrad.Tensor(self.device(value), requires_grad=bool(spec.get("requires_grad")))
-                  if isinstance(value, self.numpy.ndarray) else value for value, spec in zip(host, call["args"])]
-        hidden, states = leaves[state], []
-        for t in range(host[sequence].shape[0]):
-            arguments = list(leaves)
-            arguments[sequence], arguments[state] = leaves[sequence][t], hidden
-            hidden = self.function.apply(*arguments)
-            states.append(hidden)
-        record(self.to_host(minigrad.stack([h.detach() for h in states]).data, "the unrolled forward returned"))
+        steps, contexts, states = host[sequence].shape[0], [], []
+        hidden = self.device(host[state])
+        for t in range(steps):
+            arguments = [self.device(value) for value in host]
+            arguments[sequence], arguments[state] = self.device(host[sequence][t]), hidden
+            ctx, hidden = self.forward(call, arguments)
+            contexts.append(ctx)
+            states.append(self.to_host(hidden, "forward returned"))
+        record(numpy.stack(states))
         if grad_output is None:
             return None
-        loss = None
-        for t, hidden in enumerate(states):
-            term = (hidden * minigrad.Tensor(self.xp.asarray(grad_output[t]))).sum()
-            loss = term if loss is None else loss + term
-        loss.backward()
-        return [None if not isinstance(leaf, minigrad.Tensor) or leaf.grad is None
-                else self.to_host(leaf.grad.data, "backward through time gave") for leaf in leaves]
+        differentiable = [bool(spec.get("requires_grad")) for spec in call["args"]]
+        grads = [None] * len(host)
+        grads[sequence] = numpy.zeros_like(host[sequence])
+        grad_hidden = numpy.zeros_like(states[0])
+        for t in reversed(range(steps)):
+            step_grads = self.backward(contexts[t], grad_output[t] + grad_hidden, "backward returned")
+            if len(step_grads) != len(host):
+                raise TypeError(f"backward returned {len(step_grads)} value(s), but forward takes {len(host)} "
+                                "arguments")
+            for position, grad in enumerate(step_grads):
+                if not differentiable[position] or grad is None:
+                    continue
+                if position == sequence:
+                    grads[sequence][t] = grad
+                elif position == state:
+                    grad_hidden = grad
+                else:
+                    grads[position] = grad if grads[position] is None else grads[position] + grad
+        grads[state] = grad_hidden
+        return grads
 
     def to_host(self, value, what):
         numpy = self.numpy
-        if isinstance(value, self.minigrad.Tensor):
-            raise TypeError(f"{what} a minigrad.Tensor; forward and backward work on raw arrays (use .data "
-                            "inside, and return an array)")
         if isinstance(value, (int, float, numpy.generic)):
             value = self.xp.asarray(value)
         if isinstance(value, numpy.ndarray) and self.xp is not numpy:
@@ -455,9 +431,9 @@ class _Runner:
         if not hasattr(value, "shape") or not hasattr(value, "dtype"):
             raise TypeError(f"{what} a {type(value).__name__}, not an array")
         host = value if isinstance(value, numpy.ndarray) else value.get()
-        if host.dtype.kind not in "fiub":
-            raise TypeError(f"{what} an array of dtype {host.dtype}, not numbers")
-        return host.copy(order="C")  # (not ascontiguousarray, which turns a 0-d loss into shape (1,))
+        if not isinstance(host, numpy.ndarray) or host.dtype.kind not in "fiub":
+            raise TypeError(f"{what} an array of dtype {getattr(host, 'dtype', '?')}, not numbers")
+        return numpy.array(host, copy=True, order="C")  # a plain ndarray, never a subclass of the submission's
 
 
 def _describe(error, submission_path):
@@ -484,4 +460,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "--serve":
         serve(json.loads(sys.argv[2]))
     else:
-        main(sys.argv[1])
+        main(sys.argv[1], json.loads(sys.argv[2]))

@@ -23,6 +23,8 @@ def mismatch(label, yours, expected, tolerance, *, yours_word="yours", expected_
     if yours.shape != expected.shape:
         return f"{label} has shape {_shape(yours.shape)} but should have shape {_shape(expected.shape)}" + \
             _shape_hint(yours.shape, expected.shape, gradient)
+    if not numpy.isfinite(expected).all():  # e.g. finite differences of a forward that returned NaN
+        return f"{label} cannot be checked: {expected_word} non-finite values (NaN or Inf), and that fails the check"
     yours = yours.astype(numpy.float64)
     finite = numpy.isfinite(yours)
     if not finite.all():

@@ -174,13 +174,6 @@ _GRADIENT = {"layernorm": _norm_gradient(-1, "row"), "batchnorm": _norm_gradient
 
 # --- the student's own output --------------------------------------------------------------------------------------
 SHOWN_CHARACTERS = 2000  # of each distinct stream shown under the table
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text):
-    """`text` with control characters (terminal escapes, carriage returns, bidirectional overrides) shown as
-    escapes, so that a submission's prints cannot rewrite the lines around them."""
-    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def student_output(report):
@@ -188,7 +181,8 @@ def student_output(report):
 
     Every check group runs in its own process, so a print at import appears once per group; identical output is
     shown once, with the groups it came from."""
-    lines = [f"note: {note}" for note in report.notes]
+    from minigrad.grading.text import lines as marked, one_line
+    lines = [f"note: {one_line(note)}" for note in report.notes]
     seen = {}
     for group, stdout, stderr in report.captured:
         for stream, text in (("stdout", stdout), ("stderr", stderr)):
@@ -197,11 +191,11 @@ def student_output(report):
     if seen:
         lines.append("what your code printed (captured while it ran; not part of the score):")
     for (stream, text), groups in seen.items():
-        shown = visible(text[:SHOWN_CHARACTERS].rstrip("\n"))
+        shown = text[:SHOWN_CHARACTERS].rstrip("\n")
         more = len(text) - SHOWN_CHARACTERS
         named = ", ".join(groups[:4]) + (f" and {len(groups) - 4} more" if len(groups) > 4 else "")
         lines.append(f"  {stream} (checks: {named}):")
-        lines.extend(f"    | {line}" for line in shown.splitlines())
+        lines.extend(marked(shown, prefix="    | ").splitlines())
         if more > 0:
             lines.append(f"    [... {more} more characters not shown]")
     return "\n".join(lines)

@@ -23,7 +23,9 @@ values are computed here, in the grader's process, by the exercise's NumPy refer
 computed here too, from the forward values the child returned at x +- eps.
 """
 
+import os
 import secrets
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,11 +37,13 @@ from minigrad.grading import feedback, spec
 from minigrad.grading.compare import describe_arguments, mismatch
 from minigrad.grading.notebook import Source, SubmissionError, find_submission
 from minigrad.grading.spec import Tolerance, case_generator
-from minigrad.grading.sandbox import Limits, run_child
+from minigrad.grading.sandbox import Limits, isolation_status, run_child
+from minigrad.grading.text import from_submission, lines, one_line, without_paths
 
 PUBLIC_SEED = 0
 FINITE_DIFFERENCE_EPS = 1e-6
 GRADCHECK_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-5)  # gradcheck's (and PyTorch's) defaults
+SWEEP_SAMPLE = 0.25             # share of the finite-difference points the grader recomputes with the reference
 POINTS = {"public": 1.0, "forward": 2.0, "gradient": 1.0, "gradcheck": 2.0, "edge": 1.0, "bptt": 2.0,
           "bptt gradcheck": 1.0}
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -71,6 +75,15 @@ class GradeReport:
     public_only: bool = False
     captured: list = field(default_factory=list)  # (check group, stdout, stderr) of the student's own prints
     notes: list = field(default_factory=list)     # how the file was read (a notebook's skipped cells)
+    isolation: dict = None      # layer -> "active ..." or "missing: why", as the children ran
+
+    def isolation_line(self):
+        status = self.isolation or {}
+        active = [layer for layer, text in status.items() if text.startswith("active")]
+        missing = [f"{layer} ({text[len('missing: '):]})" for layer, text in status.items()
+                   if not text.startswith("active")]
+        line = f"  isolation: {', '.join(active) or 'none'} active"
+        return line + (f"; MISSING: {'; '.join(missing)}" if missing else "")
 
     @property
     def score(self):
@@ -82,7 +95,7 @@ class GradeReport:
 
     def table(self, width=110):
         """The per-check table a person reads: points and pass/fail per row, and under each failure, why."""
-        lines = [f"minigrad {'check' if self.public_only else 'grade'}: {self.submission}  "
+        lines = [f"minigrad {'check' if self.public_only else 'grade'}: {one_line(self.submission)}  "
                  f"(assignment {self.assignment}: {self.function})"]
         name_width = min(66, max(len(check.name) for check in self.checks))
         lines.append(f"  {'#':>2}  {'check':<{name_width}}  {'points':>9}  result")
@@ -96,6 +109,8 @@ class GradeReport:
                      f"({len(self.checks)} checks in {self.seconds:.1f} s)")
         if not self.public_only:
             lines.append(f"  hidden inputs drawn from seed {self.seed} (--seed {self.seed} repeats this run)")
+        if self.isolation is not None:
+            lines.append(self.isolation_line())
         # what the student printed: for `check`, the student's own debugging tool; `grade` leaves it to results.json
         printed = feedback.student_output(self) if self.public_only else ""
         return "\n".join(lines + ([""] + printed.splitlines() if printed else []))
@@ -109,7 +124,8 @@ class GradeReport:
         printed = feedback.student_output(self)
         return {"score": self.score, "execution_time": round(self.seconds, 2),
                 "output": summary + (f"\n\n{printed}" if printed else ""),
-                "stdout_visibility": "hidden", "extra_data": {"seed": self.seed}, "tests": tests}
+                "stdout_visibility": "hidden", "extra_data": {"seed": self.seed, "isolation": self.isolation},
+                "tests": tests}
 
 
 def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_only=False,
@@ -126,37 +142,35 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {hidden_visibility!r}")
     seed = secrets.randbits(63) if seed is None else int(seed)
     groups = plan(task, seed, public_only, hidden_visibility)
-    report = GradeReport(str(submission), task.task, task.function, [], seed, public_only=public_only)
+    report = GradeReport(str(submission), task.task, task.function, [], seed, public_only=public_only,
+                         isolation=isolation_status())
 
     path, problem, source = Path(submission), None, None
-    if path.is_dir():  # one student's folder (Gradescope's submission/, PrairieLearn's student/)
+    if path.is_dir() and not path.is_symlink():  # one student's folder (Gradescope's submission/, PrairieLearn's)
         found, problem = find_submission(path, task.task)
         path = found or path
         report.submission = str(path)
-    problem = problem or _unreadable(path)
+    data, problem = (None, problem) if problem else read_submission(path)
     if problem is None:
         try:
-            source = Source.read(path)
+            source = Source(path, data)
         except SubmissionError as error:
             problem = str(error)
-    if source is None:
-        _run_checks(report, task, groups, path, problem, limits, jobs)
-    else:
+    _run_checks(report, task, groups, source.code if source else None, problem, limits, jobs)
+    if source is not None:  # name the student's file, line (and notebook cell), not the grader's copy
         report.notes = source.notes
-        with source.as_file() as path:
-            _run_checks(report, task, groups, path, problem, limits, jobs)
-        for check in report.checks:  # name the student's file, line (and notebook cell), not the grader's copy
+        for check in report.checks:
             check.output = source.relabel(check.output)
         report.captured = [(name, source.relabel(out), source.relabel(err)) for name, out, err in report.captured]
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _run_checks(report, task, groups, submission, problem, limits, jobs):
+def _run_checks(report, task, groups, source, problem, limits, jobs):
     """The load probe, then every group in its own child (or, if the file does not load, every row at zero)."""
     load = CheckResult(f"loads, and defines {task.function} as a minigrad.Function", 0.0, group="load")
     if problem is None:
-        probe = run_child(submission, task.function, [], {}, limits)
+        probe = run_child(source, task.function, [], {}, limits)
         problem = _failure_of(probe)
         if problem is not None:  # (otherwise every group's capture repeats what the file printed at import)
             report.captured.append(("load", probe.stdout, probe.stderr))
@@ -170,7 +184,8 @@ def _run_checks(report, task, groups, submission, problem, limits, jobs):
                 report.checks.append(row)
     else:
         def run(group):
-            return group, run_child(submission, task.function, group.calls, group.inputs, limits, group.backend)
+            calls, inputs = group.request()
+            return group, run_child(source, task.function, calls, inputs, limits, group.backend)
 
         if jobs > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -182,25 +197,40 @@ def _run_checks(report, task, groups, submission, problem, limits, jobs):
             report.captured.append((group.name, child.stdout, child.stderr))
 
 
-def _unreadable(path):
-    if not path.is_file():
-        return f"no such file: {path}"
-    if path.stat().st_size > MAX_SUBMISSION_BYTES:
-        return f"the file is larger than {MAX_SUBMISSION_BYTES // 1000} kB"
-    return None
+def read_submission(path):
+    """(the file's bytes, None), or (None, why it cannot be graded). The file is opened once, without following
+    a symbolic link, and must be a regular file: a link, a folder or a device is refused, not followed."""
+    name = one_line(path.name)
+    try:
+        if path.is_symlink():
+            return None, f"{name} is a symbolic link; submit the file itself"
+        if not path.exists():
+            return None, f"no such file: {name}"
+        if not path.is_file():
+            return None, f"{name} is not a regular file" + (" but a folder" if path.is_dir() else "")
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return None, f"{name} is not a regular file"
+            source = file.read(MAX_SUBMISSION_BYTES + 1)
+    except OSError as error:
+        return None, f"{name} cannot be read ({error.strerror})"
+    if len(source) > MAX_SUBMISSION_BYTES:
+        return None, f"the file is larger than {MAX_SUBMISSION_BYTES // 1000} kB"
+    return source, None
 
 
 def _failure_of(child):
     if child.arrays is None:
         return child.failure + _stderr_tail(child)
     if "load.error" in child.arrays:
-        return str(child.arrays["load.error"])
+        return from_submission(child.arrays["load.error"])
     return None
 
 
 def _stderr_tail(child):
     tail = child.stderr.strip()[-800:]
-    return f"\nwhat your code printed to stderr last:\n{tail}" if tail else ""
+    return f"\nwhat your code printed to stderr last:\n{lines(without_paths(tail))}" if tail else ""
 
 
 # --- planning -----------------------------------------------------------------------------------------------------
@@ -212,8 +242,9 @@ class Prepared:
     grad_output: numpy.ndarray
     expected_output: numpy.ndarray
     expected_grads: tuple
-    task: object = None       # the Exercise (for the targeted hints of feedback.py)
-    unrolled: bool = False    # run over a sequence (backpropagation through time)
+    reference_forward: object = None   # args -> the reference's output (float64), for the finite-difference points
+    task: object = None                # the Exercise (for the targeted hints of feedback.py)
+    unrolled: bool = False             # run over a sequence (backpropagation through time)
 
     def label(self, arguments):
         return f"case '{self.case.name}' ({describe_arguments(arguments, self.args)})"
@@ -239,7 +270,14 @@ def prepare(task, case, seed, unroll=False):
         grad_output = numpy.asarray(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
     grad_output = grad_output.astype(case.dtype)
     output, grads = evaluate(*as_float64, grad_output=grad_output.astype(numpy.float64))
-    return Prepared(case, args, grad_output, numpy.asarray(output, dtype=numpy.float64), grads, task, unroll)
+
+    def reference_forward(values):
+        floats = [v.astype(numpy.float64) if isinstance(v, numpy.ndarray) and v.dtype.kind == "f" else v
+                  for v in values]
+        return numpy.asarray(evaluate(*floats, grad_output=None)[0], dtype=numpy.float64)
+
+    return Prepared(case, args, grad_output, numpy.asarray(output, dtype=numpy.float64), grads, reference_forward,
+                    task, unroll)
 
 
 def reference_unroll(task, args, grad_output):
@@ -274,48 +312,74 @@ def reference_unroll(task, args, grad_output):
 
 
 class Group:
-    """The calls one child makes, and the rows scored from its answer."""
+    """The calls one child makes, and the rows scored from its answer.
+
+    Calls are numbered here in the order they are planned; :meth:`request` sends them in an order shuffled with
+    a secret random permutation, so the child cannot tell a finite-difference point from any other forward by
+    its place, and ``self.slot`` maps a planned call to where it went.
+    """
 
     def __init__(self, task, name, backend="numpy"):
         self.task, self.name, self.backend = task, name, backend
-        self.calls, self.inputs, self.rows = [], {}, []  # rows: (CheckResult, scorer(returned) -> (fraction, text))
+        self.planned = []   # (prepared-like args, grad_output or None, unroll)
+        self.rows = []      # (CheckResult, scorer(returned) -> (fraction, text))
+        self.slot = None
 
-    def _encode(self, index, args):
-        encoded = []
-        for position, (argument, value) in enumerate(zip(self.task.arguments, args)):
-            if argument.is_array:
-                key = f"call{index}.arg{position}"
-                self.inputs[key] = value
-                encoded.append({"array": key, "requires_grad": argument.differentiable})
-            else:
-                encoded.append({"value": value})
-        return encoded
-
-    def evaluate(self, prepared, with_gradients=True, unroll=False):
-        index = len(self.calls)
-        call = {"mode": "evaluate", "args": self._encode(index, prepared.args), "grad_output": None}
-        if with_gradients:
-            call["grad_output"] = f"call{index}.grad_output"
-            self.inputs[call["grad_output"]] = prepared.grad_output
-        if unroll:
-            call["unroll"] = {"sequence": self.task.unroll.sequence, "state": self.task.unroll.state}
-        self.calls.append(call)
-        return index
+    def evaluate(self, prepared, with_gradients=True, unroll=False, args=None):
+        """Plan forward (and backward, with the case's upstream gradient) on `args` (default: the case's)."""
+        self.planned.append((prepared.args if args is None else args,
+                             prepared.grad_output if with_gradients else None, unroll))
+        return len(self.planned) - 1
 
     def sweep(self, prepared, unroll=False):
-        index = len(self.calls)
-        call = {"mode": "sweep", "args": self._encode(index, prepared.args), "eps": FINITE_DIFFERENCE_EPS,
-                "wrt": list(self.task.differentiable)}
-        if unroll:
-            call["unroll"] = {"sequence": self.task.unroll.sequence, "state": self.task.unroll.state}
-        self.calls.append(call)
-        return index
+        """Plan the forwards at x + eps e_k and x - eps e_k for every element k of every differentiable argument:
+        {position: [(index of +, index of -) per element]}."""
+        points = {}
+        for position in self.task.differentiable:
+            original = prepared.args[position]
+            pairs = []
+            for k in range(original.size):
+                pair = []
+                for sign in (1.0, -1.0):
+                    shifted = original.copy()
+                    shifted.reshape(-1)[k] += sign * FINITE_DIFFERENCE_EPS
+                    args = list(prepared.args)
+                    args[position] = shifted
+                    pair.append(self.evaluate(prepared, with_gradients=False, unroll=unroll, args=args))
+                pairs.append(tuple(pair))
+            points[position] = pairs
+        return points
+
+    def request(self):
+        """(calls, inputs) for the child: the planned calls in a secret random order, arrays by reference."""
+        order = list(range(len(self.planned)))
+        secrets.SystemRandom().shuffle(order)
+        self.slot = {planned: sent for sent, planned in enumerate(order)}
+        calls, inputs = [], {}
+        for sent, planned in enumerate(order):
+            args, grad_output, unroll = self.planned[planned]
+            encoded = []
+            for position, (argument, value) in enumerate(zip(self.task.arguments, args)):
+                if argument.is_array:
+                    key = f"call{sent}.arg{position}"
+                    inputs[key] = value
+                    encoded.append({"array": key, "requires_grad": argument.differentiable})
+                else:
+                    encoded.append({"value": value})
+            call = {"mode": "evaluate", "args": encoded, "grad_output": None}
+            if grad_output is not None:
+                call["grad_output"] = f"call{sent}.grad_output"
+                inputs[call["grad_output"]] = grad_output
+            if unroll:
+                call["unroll"] = {"sequence": self.task.unroll.sequence, "state": self.task.unroll.state}
+            calls.append(call)
+        return calls, inputs
 
     def add_row(self, name, points, visibility, scorer):
         self.rows.append((CheckResult(name, points, visibility=visibility, group=self.name), scorer))
 
     def score(self, child):
-        returned = Returned(child, len(self.task.arguments))
+        returned = Returned(child, len(self.task.arguments), self.slot or {})
         scored = []
         for row, scorer in self.rows:
             try:
@@ -323,7 +387,8 @@ class Group:
             except NoResult as missing:
                 fraction, text = 0.0, str(missing)
             except Exception as error:  # arrays that passed loading but make no sense: the child's fault, not ours
-                fraction, text = 0.0, f"the grader could not make sense of what your code returned ({error!r})"
+                fraction, text = 0.0, ("the grader could not make sense of what your code returned "
+                                       f"({type(error).__name__})")
             row.score = round(row.max_score * fraction, 2)
             row.passed = fraction == 1.0
             row.output = text
@@ -404,22 +469,26 @@ class NoResult(Exception):
 
 
 class Returned:
-    """Typed access to the child's arrays: every accessor validates before it returns."""
+    """Typed access to the child's arrays, by planned call number: every accessor validates before it returns."""
 
-    def __init__(self, child, argument_count):
+    def __init__(self, child, argument_count, slot=None):
         self.child, self.arrays, self.argument_count = child, child.arrays, argument_count
+        self.slot = slot or {}
+
+    def _key(self, index, name):
+        return f"call{self.slot.get(index, index)}.{name}"
 
     def _raise_if_failed(self, index, backward=False):
         if self.arrays is None:
             raise NoResult(self.child.failure + _stderr_tail(self.child))
         if "load.error" in self.arrays:
-            raise NoResult(str(self.arrays["load.error"]))
-        error = self.arrays.get(f"call{index}.error")
+            raise NoResult(from_submission(self.arrays["load.error"]))
+        error = self.arrays.get(self._key(index, "error"))
         if error is not None:
-            raise NoResult(f"your code raised {error}")
-        error = self.arrays.get(f"call{index}.backward_error") if backward else None
+            raise NoResult(f"your code raised {from_submission(error)}")
+        error = self.arrays.get(self._key(index, "backward_error")) if backward else None
         if error is not None:
-            raise NoResult(f"your backward raised {error}")
+            raise NoResult(f"your backward raised {from_submission(error)}")
 
     def _array(self, key, what):
         value = self.arrays.get(key)
@@ -431,20 +500,16 @@ class Returned:
 
     def output(self, index):
         self._raise_if_failed(index)
-        return self._array(f"call{index}.output", "output")
+        return self._array(self._key(index, "output"), "output")
 
     def gradients(self, index, names):
         self._raise_if_failed(index, backward=True)
-        count = self._array(f"call{index}.count", "gradient count")
+        count = self._array(self._key(index, "count"), "gradient count")
         if count.shape != () or int(count) != self.argument_count:
             raise NoResult(f"backward returned {int(count) if count.shape == () else '?'} value(s), but forward "
                            f"takes {self.argument_count} arguments ({', '.join(names)}): return one gradient per "
                            "argument, in order, with None for arguments that are not tensors")
-        return [self.arrays.get(f"call{index}.grad{position}") for position in range(self.argument_count)]
-
-    def sweep(self, index, position):
-        self._raise_if_failed(index)
-        return self._array(f"call{index}.sweep{position}", "finite-difference sweep")
+        return [self.arrays.get(self._key(index, f"grad{position}")) for position in range(self.argument_count)]
 
 
 # --- scorers: (fraction of the row's points earned, text) ---------------------------------------------------------
@@ -528,26 +593,40 @@ def _edge_case(prepared, index, returned, task, hint=None):
     return 1.0, "output and every gradient match the reference"
 
 
-def _gradcheck(prepared, evaluated, swept, returned, task):
+def _gradcheck(prepared, evaluated, points, returned, task):
     """Your backward against central differences of your own forward, projected on the random upstream gradient:
 
         numeric[k] = (<v, f(x + eps e_k)> - <v, f(x - eps e_k)>) / (2 eps).
+
+    It counts only where your forward is right on the same case (a file that returns zeros everywhere is
+    consistent, and earns nothing for it). The finite-difference points are ordinary forward calls, shuffled
+    among the others; a secret random sample of them is recomputed here with the reference, so forward values
+    made up for the points do not pass.
     """
     names = [argument.name for argument in task.arguments]
+    label = prepared.label(task.arguments)
     try:
-        output = returned.output(evaluated)
+        problem = _check_output(prepared, evaluated, returned, task.arguments)
+        if problem:
+            return 0.0, (f"{label}: the gradient check counts only when your forward is right on the same case, "
+                         f"and {problem}")
         grads = returned.gradients(evaluated, names)
         upstream = prepared.grad_output.astype(numpy.float64)
-        if output.shape != upstream.shape:
-            return 0.0, (f"your output has shape {output.shape}, not {upstream.shape}, so finite differences of "
-                         "it cannot be compared")
+        sampler = secrets.SystemRandom()
         failures = []
         for position in task.differentiable:
-            size, shape = prepared.args[position].size, prepared.args[position].shape
-            values = returned.sweep(swept, position).astype(numpy.float64)
-            if values.shape != (size, 2) + upstream.shape:
-                return 0.0, "the finite-difference sweep came back with the wrong shape"
-            projected = (values * upstream).reshape(size, 2, -1).sum(axis=-1)
+            shape = prepared.args[position].shape
+            values = numpy.empty((len(points[position]), 2) + upstream.shape)
+            for k, pair in enumerate(points[position]):
+                for side, index in enumerate(pair):
+                    value = returned.output(index)
+                    if value.shape != upstream.shape:
+                        return 0.0, f"{label}: your forward returned shape {value.shape} at a nearby point"
+                    values[k, side] = value
+            forged = _forged_points(prepared, position, values, upstream, sampler)
+            if forged:
+                return 0.0, f"{label}: {forged}"
+            projected = (values * upstream).reshape(len(values), 2, -1).sum(axis=-1)
             numeric = ((projected[:, 0] - projected[:, 1]) / (2 * FINITE_DIFFERENCE_EPS)).reshape(shape)
             problem = mismatch(f"the gradient of {names[position]}", grads[position], numeric, GRADCHECK_TOLERANCE,
                                yours_word="your backward gives", expected_word="finite differences give")
@@ -556,9 +635,35 @@ def _gradcheck(prepared, evaluated, swept, returned, task):
     except NoResult as missing:
         return 0.0, str(missing)
     if failures:
-        return 0.0, (f"{prepared.label(task.arguments)}: your backward disagrees with your own forward.\n"
-                     + "\n".join(failures))
+        return 0.0, f"{label}: your backward disagrees with your own forward.\n" + "\n".join(failures)
     return 1.0, "your backward agrees with finite differences of your forward for every input"
+
+
+def _forged_points(prepared, position, values, upstream, sampler):
+    """None, or why the forward values at a secret sample of the finite-difference points are not what the
+    reference computes there (the values themselves, and their central differences)."""
+    count = len(values)
+    chosen = sampler.sample(range(count), min(count, max(1, round(SWEEP_SAMPLE * count))))
+    for k in sorted(chosen):
+        expected = []
+        for side, sign in enumerate((1.0, -1.0)):
+            args = list(prepared.args)
+            shifted = args[position].copy()
+            shifted.reshape(-1)[k] += sign * FINITE_DIFFERENCE_EPS
+            args[position] = shifted
+            expected.append(prepared.reference_forward(args))
+            problem = mismatch("your forward", values[k, side], expected[side], prepared.case.allowed,
+                               gradient=False)
+            if problem:
+                return f"at a finite-difference point (element {k} of argument {position} moved): {problem}"
+        yours = float(((values[k, 0] - values[k, 1]) * upstream).sum()) / (2 * FINITE_DIFFERENCE_EPS)
+        reference = float(((expected[0] - expected[1]) * upstream).sum()) / (2 * FINITE_DIFFERENCE_EPS)
+        if not numpy.isfinite(yours) or abs(yours - reference) > GRADCHECK_TOLERANCE.atol * max(1.0, abs(reference)) \
+                + GRADCHECK_TOLERANCE.rtol * abs(reference):
+            return (f"your forward's central difference at element {k} of argument {position} is {yours:.8g}, the "
+                    f"reference's {reference:.8g}: the forward values at the finite-difference points do not fit "
+                    "your forward")
+    return None
 
 
 # --- formatting ---------------------------------------------------------------------------------------------------

@@ -7,14 +7,11 @@ comment that names the cell. A cell that uses IPython syntax, a magic (``%timeit
 Cells are numbered from the top of the notebook, every cell counted, as a student scrolling through it counts
 them.
 
-The grader runs the file this module writes, and messages that name a line of it (``line 12``) are rewritten to
+The grader runs the code this module makes, and messages that name a line of it (``line 12``) are rewritten to
 name the student's file and line, or notebook, cell and line (``exercises.ipynb, cell 7, line 3``).
 """
 
-import contextlib
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 SUFFIXES = (".py", ".ipynb")
@@ -29,8 +26,8 @@ def find_submission(folder, assignment):
     """(path, None) for the one submission in a student's `folder`, or (None, why there is none): the file named
     ``<task>.py`` (or else ``<task>.ipynb``), or else the only ``.py`` or ``.ipynb`` file (Jupyter's checkpoints and
     ``__pycache__`` do not count)."""
-    candidates = sorted(path for path in Path(folder).rglob("*") if path.suffix in SUFFIXES and path.is_file()
-                        and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts))
+    candidates = sorted(path for path in Path(folder).rglob("*") if path.suffix in SUFFIXES
+                        and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts))  # (links: refused later)
     named = [path for suffix in SUFFIXES for path in candidates if path.name == assignment + suffix]
     if named or len(candidates) == 1:  # <task>.py before <task>.ipynb
         return (named or candidates)[0], None
@@ -44,34 +41,30 @@ class SubmissionError(ValueError):
 
 
 class Source:
-    """One student's file as the grader runs it: the Python text, and how to name each of its lines."""
+    """One student's file as the grader runs it: the Python code, and how to name each of its lines.
 
-    def __init__(self, path, text, cells=None, notes=()):
+    `data` is the file's bytes, read once by the grader (:func:`minigrad.grading.grader.read_submission`); a
+    notebook is converted from those bytes, never re-opened by name."""
+
+    def __init__(self, path, data):
+        from minigrad.grading.text import one_line
         self.path = Path(path)
-        self.name = self.path.name
-        self.text = text
-        self.cells = cells or []   # (cell number, first line in `text`, number of lines), for a notebook
-        self.notes = list(notes)   # what the student should know about how the file was read
+        self.name = one_line(self.path.name)  # a student's file name is shown, never obeyed
+        self.cells, self.notes = [], []  # cells: (cell number, first line in the code, number of lines)
+        self.notebook = self.path.suffix == ".ipynb"
+        self.code = self._from_notebook(data) if self.notebook else data
 
-    @classmethod
-    def read(cls, path):
-        path = Path(path)
-        if path.suffix == ".ipynb":
-            return cls._from_notebook(path)
-        return cls(path, None)
-
-    @classmethod
-    def _from_notebook(cls, path):
+    def _from_notebook(self, data):
         try:
             import nbformat
         except ImportError as missing:  # the grader's own set-up, not the student's fault
-            raise RuntimeError("grading a notebook needs nbformat: pip install nbformat") from missing
+            raise RuntimeError("grading a notebook needs nbformat: pip install 'minigrad[grading]'") from missing
         try:
-            notebook = nbformat.read(path, as_version=4)
-        except Exception as error:  # nbformat raises several kinds (JSON, schema, version)
-            raise SubmissionError(f"{path.name} is not a notebook that can be read: {type(error).__name__}: "
+            notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+        except Exception as error:  # nbformat raises several kinds (JSON, schema, version, encoding)
+            raise SubmissionError(f"{self.name} is not a notebook that can be read: {type(error).__name__}: "
                                   f"{str(error)[:300]}") from None
-        lines, cells, notes, skipped = [], [], [], []
+        lines, skipped = [], []
         for number, cell in enumerate(notebook.cells, 1):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
@@ -81,34 +74,20 @@ class Source:
                 skipped.append((number, ipython[0]))
                 continue
             lines.append(f"# --- cell {number} ---")
-            cells.append((number, len(lines) + 1, len(source)))
+            self.cells.append((number, len(lines) + 1, len(source)))
             lines.extend(source)
         if skipped:
             numbers = ", ".join(str(number) for number, _ in skipped)
-            notes.append(f"{'cells' if len(skipped) > 1 else 'cell'} {numbers} of {path.name} not run: IPython "
-                         f"syntax (magics, shell commands; first: `{skipped[0][1][:60]}`) is not Python. Keep "
-                         "what your op needs in plain code cells.")
-        if not cells:
-            notes.append(f"{path.name} has no code cell to run")
-        return cls(path, "\n".join(lines) + "\n", cells, notes)
-
-    @contextlib.contextmanager
-    def as_file(self):
-        """A path to the Python file to grade: the student's own, or a temporary one made from the notebook."""
-        if self.text is None:
-            yield self.path
-            return
-        folder = Path(tempfile.mkdtemp(prefix="minigrad-notebook-"))
-        try:
-            converted = folder / (self.path.stem + ".py")
-            converted.write_text(self.text)
-            yield converted
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            self.notes.append(f"{'cells' if len(skipped) > 1 else 'cell'} {numbers} of {self.name} not run: "
+                              f"IPython syntax (magics, shell commands; first: `{skipped[0][1][:60]}`) is not "
+                              "Python. Keep what your op needs in plain code cells.")
+        if not self.cells:
+            self.notes.append(f"{self.name} has no code cell to run")
+        return ("\n".join(lines) + "\n").encode("utf-8")
 
     def where(self, line):
         """'layernorm.py, line 12' or 'exercises.ipynb, cell 7, line 3'."""
-        if self.text is None:
+        if not self.notebook:
             return f"{self.name}, line {line}"
         for number, first, count in self.cells:
             if first <= line < first + count:

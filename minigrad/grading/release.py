@@ -24,6 +24,7 @@ the stub without a trace: students get them from ``minigrad hint TASK``, one tie
 
 import json
 import re
+import textwrap
 from pathlib import Path
 
 from minigrad.grading import hints, spec
@@ -178,7 +179,9 @@ Until you fill in an op, its section says what is not implemented yet. Stuck on 
 `!minigrad hint layernorm` (any task id) in a cell, or in a terminal: one tier per call.
 
 To submit the notebook, hand in this `.ipynb` file. The grader runs its code cells in order, except cells with
-IPython syntax (`%magics`, `!shell` commands), which it skips and reports; `try_op` does nothing when graded.""",
+IPython syntax (`%magics`, `!shell` commands), which it skips and reports, and it skips what sits under
+`if __name__ == "__main__":` (the cells that try your ops: the grader runs its own checks). Your op itself may
+use only `minigrad.Function` and `minigrad.get_array_module`.""",
               "introduction"),
         _cell("code", """\
 import numpy
@@ -190,8 +193,6 @@ rng = numpy.random.default_rng(0)
 
 def try_op(function, inputs):
     \"\"\"Run `function` forward, then gradcheck its backward; say what is missing instead of raising.\"\"\"
-    if __name__ != "__main__":  # being graded: the grader runs its own checks, not these
-        return
     try:
         output = function.apply(*inputs)
         print(f"forward: output of shape {output.shape}, dtype {output.dtype}")
@@ -207,7 +208,9 @@ def try_op(function, inputs):
                                        f"in `{task.task}.py`).\n\n{_preformatted(task.statement())}",
                            f"{task.task}-statement"))
         cells.append(_cell("code", _code(task, solved), f"{task.task}-code"))
-        cells.append(_cell("code", f"{task.notebook_demo}\ntry_op({task.function}, inputs)", f"{task.task}-try"))
+        demo = textwrap.indent(f"{task.notebook_demo}\ntry_op({task.function}, inputs)", "    ")
+        cells.append(_cell("code", f"if __name__ == \"__main__\":  # in Jupyter; skipped when the notebook is graded\n"
+                                   f"{demo}", f"{task.task}-try"))
         cells.append(_cell("code", f"# the public checks read the saved notebook: save it first\n"
                                    f"!minigrad check {NOTEBOOK} --assignment {task.task}", f"{task.task}-check"))
     notebook = {"cells": cells, "metadata": {

@@ -87,7 +87,10 @@ def full_marks():
 def test_monkeypatching_gradcheck_allclose_and_the_grader_changes_nothing(grading_folder):
     prelude = """
     minigrad.gradcheck = lambda *args, **kwargs: True
-    minigrad.autograd.gradcheck.gradcheck = lambda *args, **kwargs: True
+    try:  # minigrad's engine does not exist for a submission
+        minigrad.autograd.gradcheck.gradcheck = lambda *args, **kwargs: True
+    except AttributeError:
+        pass
     numpy.allclose = lambda *args, **kwargs: True
     numpy.isclose = lambda a, b, **kwargs: numpy.ones(numpy.shape(a), dtype=bool)
     try:

@@ -36,7 +36,7 @@ def test_a_class_is_graded_in_parallel_and_every_student_gets_their_own_grade(tm
     before = snapshot(folder)
 
     scores, results = tmp_path / "scores.csv", tmp_path / "results"
-    process = run_minigrad("grade", folder, "--assignment", "silu", "--csv", scores, "--json", results,
+    process = run_minigrad("grade", "--class", folder, "--assignment", "silu", "--csv", scores, "--json", results,
                            "--jobs", 2, "--timeout", 1.5, "--seed", 7)
     assert process.returncode == 0, process.stderr
     assert snapshot(folder) == before

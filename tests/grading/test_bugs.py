@@ -84,8 +84,10 @@ CATALOGUE = {
         "gradient of g on hidden inputs"),
     "rmsnorm_eps_outside_sqrt": (
         "rmsnorm", {"forward on hidden inputs": ["the output is wrong"],
-                    "edge case: small values where eps matters": ["the output is wrong", "sqrt(mean(x^2) + eps)"]},
-        "gradient check: your backward"),  # self-consistent: its backward matches its own (wrong) forward
+                    "edge case: small values where eps matters": ["the output is wrong", "sqrt(mean(x^2) + eps)"],
+                    # self-consistent, but a gradient check counts only where the forward is right
+                    "gradient check: your backward": ["counts only when your forward is right"]},
+        "loads"),
     "silu_product_rule_half": (
         "silu", {"gradient of x on hidden inputs": ["gradient of x is wrong"],
                  "gradient check": ["gradient of x", "finite differences give"]},

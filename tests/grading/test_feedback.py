@@ -108,7 +108,7 @@ def test_output_paths_are_checked_before_a_class_is_graded(tmp_path, option):
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "ada.py").write_text("while True:\n    pass\n")  # grading it would take the whole timeout
-    process = run_minigrad("grade", folder, "--assignment", "silu", option, tmp_path / "missing" / "out",
+    process = run_minigrad("grade", "--class", folder, "--assignment", "silu", option, tmp_path / "missing" / "out",
                            timeout=30)
     assert process.returncode == 2
     assert "does not exist" in process.stderr and "nothing was graded" in process.stderr

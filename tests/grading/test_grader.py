@@ -107,10 +107,26 @@ def test_group_encodes_arrays_by_reference_and_values_inline():
     group = Group(task, "example")
     prepared = prepare(task, task.public_case, PUBLIC_SEED)
     index = group.evaluate(prepared)
-    call = group.calls[index]
+    calls, inputs = group.request()
+    call = calls[group.slot[index]]
     assert call["args"][3] == {"value": 1e-5}
-    assert call["args"][0] == {"array": "call0.arg0", "requires_grad": True}
-    numpy.testing.assert_array_equal(group.inputs["call0.grad_output"], prepared.grad_output)
+    assert call["args"][0] == {"array": f"call{group.slot[index]}.arg0", "requires_grad": True}
+    numpy.testing.assert_array_equal(inputs[call["grad_output"]], prepared.grad_output)
+
+
+def test_finite_difference_points_are_plain_forward_calls_in_a_secret_order():
+    task = spec.get("silu")
+    prepared = prepare(task, task.gradcheck_case, seed=3)
+    orders = []
+    for _ in range(3):
+        group = Group(task, "gradcheck")
+        evaluated, points = group.evaluate(prepared), group.sweep(prepared)
+        calls, _ = group.request()
+        assert len(calls) == 1 + 2 * prepared.args[0].size
+        assert all(set(call) == {"mode", "args", "grad_output"} and call["mode"] == "evaluate" for call in calls)
+        assert sum(call["grad_output"] is None for call in calls) == 2 * prepared.args[0].size
+        orders.append([group.slot[i] for i in range(len(calls))])
+    assert orders[0] != orders[1] or orders[1] != orders[2]
 
 
 # --- reports -----------------------------------------------------------------------------------------------------

@@ -68,8 +68,8 @@ def test_a_file_that_is_not_a_notebook_scores_zero_and_says_why(tmp_path):
 
 def test_source_maps_every_line_of_the_converted_file_to_its_cell(tmp_path):
     path = _notebook(tmp_path / "n.ipynb", ("code", "a = 1\nb = 2"), ("markdown", "text"), ("code", "c = 3"))
-    source = Source.read(path)
-    lines = source.text.splitlines()
+    source = Source(path, path.read_bytes())
+    lines = source.code.decode().splitlines()
     assert source.where(lines.index("b = 2") + 1) == "n.ipynb, cell 1, line 2"
     assert source.where(lines.index("c = 3") + 1) == "n.ipynb, cell 3, line 1"
     assert source.relabel("oops (your file, line 5, in f: c = 3)") == "oops (n.ipynb, cell 3, line 1, in f: c = 3)"

@@ -12,6 +12,7 @@ from minigrad.grading import sandbox
 from minigrad.grading.sandbox import Limits, ResultError, load_arrays, run_child
 from tests.grading.conftest import REPOSITORY, SOLUTIONS
 
+SILU = (SOLUTIONS / "silu.py").read_bytes()
 FORWARD_ONLY = [{"mode": "evaluate", "args": [{"array": "x", "requires_grad": True}], "grad_output": None}]
 PROBE = '''
 import os, sys, importlib
@@ -25,7 +26,8 @@ def attempt(name, action):
         print(f"{name}: refused ({type(error).__name__})", file=sys.stderr)
 
 attempt("read its own file", lambda: open(__file__).read())
-attempt("read minigrad's engine", lambda: open(minigrad.autograd.engine.__file__).read())
+attempt("read the minimal minigrad", lambda: open(minigrad.__file__).read())
+attempt("read minigrad's engine", lambda: open(ENGINE).read())
 attempt("import math and numpy.linalg", lambda: [importlib.import_module(name) for name in ("math", "numpy.linalg")])
 attempt("list its folder", lambda: os.listdir("."))
 attempt("import torch", lambda: importlib.import_module("torch"))
@@ -60,8 +62,9 @@ def _probe(tmp_path, use_fork_server, monkeypatch):
     monkeypatch.setattr(sandbox, "USE_FORK_SERVER", use_fork_server)
     path = tmp_path / "probe.py"
     path.write_text(f"SOLUTION = {str(SOLUTIONS / 'silu.py')!r}\nTESTS = {str(REPOSITORY / 'tests' / 'helpers.py')!r}\n"
-                    f"REPOSITORY_ROOT = {str(REPOSITORY)!r}\n" + PROBE)
-    child = run_child(path, "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)})
+                    f"REPOSITORY_ROOT = {str(REPOSITORY)!r}\nENGINE = {str(REPOSITORY / 'minigrad' / 'autograd' / 'engine.py')!r}\n"
+                    + PROBE)
+    child = run_child(path.read_bytes(), "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)})
     assert child.failure is None, child.failure
     assert numpy.array_equal(child.arrays["call0.output"], numpy.ones(3))
     return dict(line.split(": ", 1) for line in child.stderr.splitlines() if ": " in line)
@@ -70,11 +73,11 @@ def _probe(tmp_path, use_fork_server, monkeypatch):
 @pytest.mark.parametrize("use_fork_server", [True, False], ids=["fork server", "fresh interpreter"])
 def test_the_guard_allows_the_op_and_refuses_everything_else(tmp_path, use_fork_server, monkeypatch):
     outcome = _probe(tmp_path, use_fork_server, monkeypatch)
-    allowed = ["read its own file", "read minigrad's engine", "import math and numpy.linalg", "list its folder"]
+    allowed = ["read its own file", "read the minimal minigrad", "import math and numpy.linalg", "list its folder"]
     for name in allowed:
         assert outcome[name] == "allowed", name
     refused = [name for name in outcome if name not in allowed]
-    assert len(refused) == 20
+    assert len(refused) == 21
     for name in refused:
         assert outcome[name].startswith("refused"), f"{name}: {outcome[name]}"
 
@@ -90,7 +93,7 @@ def test_a_timeout_kills_the_child_and_says_so(tmp_path):
     path = tmp_path / "loop.py"
     path.write_text("import minigrad\nclass SiLU(minigrad.Function):\n    @staticmethod\n    def forward(ctx, x):\n"
                     "        while True:\n            pass\n")
-    child = run_child(path, "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)}, Limits(timeout_s=0.5))
+    child = run_child(path.read_bytes(), "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)}, Limits(timeout_s=0.5))
     assert child.timed_out and child.arrays is None
     assert "timed out" in child.failure
     assert child.seconds < 5
@@ -100,23 +103,24 @@ def test_printing_without_end_is_captured_and_truncated(tmp_path):
     path = tmp_path / "chatty.py"
     path.write_text("import minigrad\nprint('x' * 10**6)\nclass SiLU(minigrad.Function):\n    @staticmethod\n"
                     "    def forward(ctx, x):\n        print('forward!')\n        return x\n")
-    child = run_child(path, "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)})
+    child = run_child(path.read_bytes(), "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)})
     assert child.failure is None
     assert child.stdout.endswith("[... truncated]") and len(child.stdout) < 5000
 
 
 def test_a_failure_before_the_submission_runs_is_reported_as_the_sandboxs(tmp_path):
-    child = run_child(SOLUTIONS / "silu.py", "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)}, backend="no-such-backend")
+    child = run_child(SILU, "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)}, backend="no-such-backend")
     assert child.arrays is None
     assert "grading sandbox failed before your code ran" in child.failure
+    assert str(REPOSITORY) not in child.failure and "Traceback" not in child.failure
 
 
 def test_a_dead_fork_server_is_replaced(tmp_path):
-    first = run_child(SOLUTIONS / "silu.py", "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)})
+    first = run_child(SILU, "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)})
     for server in sandbox._idle_servers:
         server.process.kill()
         server.process.wait()
-    second = run_child(SOLUTIONS / "silu.py", "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)})
+    second = run_child(SILU, "SiLU", FORWARD_ONLY, {"x": numpy.ones(3)})
     assert first.failure is None and second.failure is None
     numpy.testing.assert_array_equal(first.arrays["call0.output"], second.arrays["call0.output"])
 
