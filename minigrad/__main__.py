@@ -5,6 +5,9 @@
     minigrad isolation                                                      which sandbox layers are active
     minigrad check SUBMISSION.py --assignment NAME                          the public checks, for students
     minigrad hint TASK [--level N]                                          the next hint for an exercise
+    minigrad grade SUBMISSION --assignment NAME --prairielearn results.json   PrairieLearn's results format
+    minigrad autograder gradescope --assignment NAME --out autograder.zip     what to upload to Gradescope
+    minigrad autograder prairielearn --assignment NAME --out DIR              PrairieLearn's image and question
     minigrad release [--out DIR] [--check]                                  make the student release
     minigrad exercises                                                      list the exercises
 
@@ -39,6 +42,8 @@ def main(argv=None):
     grade.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
     grade.add_argument("--json", type=Path, metavar="PATH",
                        help="write Gradescope's results.json here (for a folder: a directory, one file per student)")
+    grade.add_argument("--prairielearn", type=Path, metavar="PATH",
+                       help="write PrairieLearn's results.json here (one submission)")
     grade.add_argument("--csv", type=Path, metavar="FILE", help="for a folder: write the class's scores here")
     grade.add_argument("--report", type=Path, metavar="FILE",
                        help="for a folder: write a summary for the instructor here (Markdown: the score "
@@ -78,6 +83,20 @@ def main(argv=None):
     release.add_argument("--check", action="store_true",
                          help="write nothing; exit 1 if the release in --out differs from the solutions")
     release.set_defaults(run=_release)
+
+    autograder = commands.add_parser("autograder", help="write what Gradescope or PrairieLearn needs to grade",
+                                     description="Write the files a course platform needs to run this grader, "
+                                                 "with a wheel of this checkout of minigrad inside.")
+    platforms = autograder.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+    gradescope = platforms.add_parser("gradescope", help="the autograder zip to upload to Gradescope")
+    gradescope.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
+    gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"), help="default: autograder.zip")
+    gradescope.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_due_date",
+                            help="when students see the hidden checks' results (default: after_due_date)")
+    prairielearn = platforms.add_parser("prairielearn", help="PrairieLearn's grader image and question folder")
+    prairielearn.add_argument("--assignment", required=True, choices=TASKS, help="the exercise's task id")
+    prairielearn.add_argument("--out", type=Path, required=True, help="the folder to write")
+    autograder.set_defaults(run=_autograder)
 
     listing = commands.add_parser("exercises", help="list the exercises")
     listing.set_defaults(run=_list)
@@ -143,6 +162,9 @@ def _grade_file(arguments):
             return 2
         arguments.json.parent.mkdir(parents=True, exist_ok=True)
         arguments.json.write_text(json.dumps(report.gradescope(), indent=1))
+    if arguments.prairielearn is not None:
+        from minigrad.grading import lms
+        lms.write_results(arguments.prairielearn, lms.prairielearn_results(report))
     return 0
 
 
@@ -196,6 +218,19 @@ def _check(arguments):
     from minigrad.grading import check
     report = check(arguments.submission, arguments.assignment, limits=_limits(arguments))
     return 0 if all(row.passed for row in report.checks) else 1
+
+
+def _autograder(arguments):
+    from minigrad.grading import lms
+    if arguments.platform == "gradescope":
+        path = lms.gradescope(arguments.assignment, arguments.out, hidden_visibility=arguments.hidden_visibility)
+        print(f"wrote {path}: upload it as the assignment's autograder (Configure Autograder, Zip file upload)")
+    else:
+        for path in lms.prairielearn(arguments.assignment, arguments.out):
+            print(f"wrote {path}")
+        print(f"build and push {arguments.out / 'image'} once, then copy {arguments.out / 'question'} into your "
+              "course's questions/ (see minigrad/grading/README.md)")
+    return 0
 
 
 def _hint(arguments):
