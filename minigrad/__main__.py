@@ -28,14 +28,17 @@ def main(argv=None):
     from minigrad.grading.grader import VISIBILITIES
 
     grade = commands.add_parser("grade", help="grade a submission, or with --class a folder of submissions",
-                                description="Grade one submission (a .py or .ipynb file, or one student's folder "
-                                            "holding it), or with --class a whole class (a folder with one file or "
-                                            "one folder per student).")
+                                description="Grade one submission (a .py or .ipynb file, or with --student-folder "
+                                            "one student's folder holding it), or with --class a whole class (a "
+                                            "folder with one file or one folder per student).")
     grade.add_argument("submission", type=Path,
-                       help="a student's .py or .ipynb file, or their folder (Gradescope's submission/, "
-                            "PrairieLearn's student/); with --class: the class's folder")
+                       help="a student's .py or .ipynb file (with --student-folder: their folder; with --class: "
+                            "the class's folder)")
     grade.add_argument("--class", dest="whole_class", action="store_true",
                        help="SUBMISSION is a folder of submissions: grade every student in it")
+    grade.add_argument("--student-folder", action="store_true",
+                       help="SUBMISSION is one student's folder (Gradescope's submission/, PrairieLearn's student/): "
+                            "grade the file in it named TASK.py (or TASK.ipynb), or else its only .py/.ipynb file")
     grade.add_argument("--strict", action="store_true",
                        help="refuse to grade unless every isolation layer (landlock, seccomp, user) is active; "
                             "`minigrad isolation` shows which are")
@@ -144,17 +147,17 @@ def _grade(arguments):
 
 def _grade_file(arguments):
     from minigrad.grading.grader import grade
-    from minigrad.grading.notebook import find_submission
     for option in ("csv", "report"):
         if getattr(arguments, option) is not None:
             print(f"minigrad grade: --{option} is for a class: add --class and give the class's folder",
                   file=sys.stderr)
             return 2
-    if arguments.submission.is_dir() and find_submission(arguments.submission, arguments.assignment)[1]:
-        print(f"minigrad grade: {arguments.submission} holds no single submission; to grade every submission in "
-              "it, add --class", file=sys.stderr)
+    if arguments.submission.is_dir() and not arguments.submission.is_symlink() and not arguments.student_folder:
+        print(f"minigrad grade: {arguments.submission} is a folder; to grade every submission in it, add --class; "
+              "if it is one student's folder, add --student-folder", file=sys.stderr)  # graded zero, and said here
     report = grade(arguments.submission, arguments.assignment, seed=arguments.seed, limits=_limits(arguments),
-                   jobs=arguments.jobs or 2, hidden_visibility=arguments.hidden_visibility)
+                   jobs=arguments.jobs or 2, hidden_visibility=arguments.hidden_visibility,
+                   student_folder=arguments.student_folder)
     print(report.table())
     if arguments.json is not None:  # written by the grader, after every child has exited
         if arguments.json.is_dir():

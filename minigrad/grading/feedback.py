@@ -113,8 +113,8 @@ def _norm_output(axis, size_name):
         residual = numpy.abs(centered_yours - factor * centered_expected).max()
         unbiased = numpy.sqrt((size - 1) / size)
         if abs(factor - unbiased) < 1e-3 * unbiased and residual < 1e-3 * numpy.abs(centered_expected).max():
-            return (f"your output is the right one with xhat times sqrt(({size_name} - 1)/{size_name}) = {unbiased:.4g} "
-                    f"({size_name} = {size} here): the variance is divided by {size_name} - 1 (the unbiased "
+            return (f"your output is the right one with xhat times sqrt(({size_name} - 1)/{size_name}) = "
+                    f"{unbiased:.4g} ({size_name} = {size} here): the variance is divided by {size_name} - 1 (the unbiased "
                     f"estimate); normalization uses the biased variance, divided by {size_name}.")
         return ""
     return explain

@@ -37,6 +37,7 @@ and that ``--strict`` refuses.
 import errno
 import json
 import os
+import signal
 import sys
 
 LAYERS = ("landlock", "seccomp", "user", "network")
@@ -216,7 +217,6 @@ def drop_to(uid):
 
 def die_with_parent(parent):
     """SIGKILL this process when `parent` (the process that waits for it) dies."""
-    import signal
     ctypes, libc = _libc()
     _check(libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0), ctypes, "prctl(PR_SET_PDEATHSIG)")
     if os.getppid() != parent:  # the parent died before the line above: nothing will wait for this process

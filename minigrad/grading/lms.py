@@ -92,11 +92,12 @@ ROOT="${{MINIGRAD_AUTOGRADER_ROOT:-/autograder}}"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
-"$ROOT/minigrad-venv/bin/python" -m minigrad grade "$ROOT/submission" --assignment {assignment} --strict \\
-    --hidden-visibility {visibility} --jobs 2 --json "$RESULTS"
+"$ROOT/minigrad-venv/bin/python" -m minigrad grade "$ROOT/submission" --student-folder \\
+    --assignment {assignment} --strict --hidden-visibility {visibility} --jobs 2 --json "$RESULTS"
 status=$?
 if [ ! -s "$RESULTS" ]; then  # the grader itself failed: say so rather than leave Gradescope without results
-    printf '%s\\n' '{{"score": 0, "output": "The autograder failed before it could grade this submission (exit status '"$status"'); please tell your instructor.", "tests": []}}' > "$RESULTS"
+    message="The autograder failed before it could grade this submission (exit status $status); tell your instructor."
+    printf '{{"score": 0, "output": "%s", "tests": []}}\\n' "$message" > "$RESULTS"
 fi
 exit 0
 """
@@ -145,11 +146,12 @@ ROOT="${{MINIGRAD_AUTOGRADER_ROOT:-/grade}}"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
-python3 -m minigrad grade "$ROOT/student" --assignment {assignment} --strict --jobs 2 \\
+python3 -m minigrad grade "$ROOT/student" --student-folder --assignment {assignment} --strict --jobs 2 \\
     --timeout {timeout} --memory {memory} --prairielearn "$RESULTS"
 status=$?
 if [ ! -s "$RESULTS" ]; then  # the grader itself failed: not the student's fault, so no attempt is charged
-    printf '%s\\n' '{{"gradable": false, "format_errors": ["The grader failed before it could grade this submission (exit status '"$status"'); please tell your instructor."]}}' > "$RESULTS"
+    message="The grader failed before it could grade this submission (exit status $status); tell your instructor."
+    printf '{{"gradable": false, "format_errors": ["%s"]}}\\n' "$message" > "$RESULTS"
 fi
 exit 0
 """

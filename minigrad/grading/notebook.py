@@ -26,13 +26,15 @@ def find_submission(folder, assignment):
     """(path, None) for the one submission in a student's `folder`, or (None, why there is none): the file named
     ``<task>.py`` (or else ``<task>.ipynb``), or else the only ``.py`` or ``.ipynb`` file (Jupyter's checkpoints and
     ``__pycache__`` do not count)."""
-    candidates = sorted(path for path in Path(folder).rglob("*") if path.suffix in SUFFIXES
-                        and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts))  # (links: refused later)
+    found = sorted(path for path in Path(folder).rglob("*") if path.suffix in SUFFIXES
+                   and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts))
+    candidates = [path for path in found if not path.is_symlink() and path.is_file()]  # a link is never followed
     named = [path for suffix in SUFFIXES for path in candidates if path.name == assignment + suffix]
     if named or len(candidates) == 1:  # <task>.py before <task>.ipynb
         return (named or candidates)[0], None
     if not candidates:
-        return None, "no .py or .ipynb file in the submission"
+        return None, ("refused: only symbolic links in the submission" if found
+                      else "no .py or .ipynb file in the submission")
     return None, f"{len(candidates)} .py/.ipynb files and none named {assignment}.py or {assignment}.ipynb"
 
 

@@ -133,13 +133,15 @@ and runs the public checks. From a terminal, in this folder:
 
     minigrad check layernorm.py --assignment layernorm
 
-runs the public checks of one exercise (replace both names for another). Stuck on a derivation?
+runs the public checks of one exercise (replace both names for another; a notebook works too:
+`minigrad check exercises.ipynb --assignment layernorm`). Stuck on a derivation?
 
     minigrad hint layernorm
 
 prints a hint, one tier per call: first which paths the gradient takes, then the intermediate gradients, then
-the formula (`--level N` shows a given tier). Try the derivation again after each. The grader runs the same checks and hidden
-ones: your op on inputs drawn when it grades (so outputs cannot be hard-coded), its gradients against a reference,
+the formula (`--level N` shows a given tier). Try the derivation again after each.
+
+The grader runs the same checks and hidden ones: your op on inputs drawn when it grades (so outputs cannot be hard-coded), its gradients against a reference,
 a gradient check of your backward against your own forward with a random upstream gradient, and edge cases
 (constant rows, a batch of two, large values, float32, a CuPy-like backend). Your code runs in a separate,
 locked-down process: use only `minigrad.Function` and the array module (`xp = minigrad.get_array_module(x)`).

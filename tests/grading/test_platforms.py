@@ -80,8 +80,8 @@ def _gradescope_root(platform, tmp_path):
     return root
 
 
-def _run(script, root, extra_path=None, timeout=120):
-    environment = dict(os.environ, MINIGRAD_AUTOGRADER_ROOT=str(root), OPENBLAS_NUM_THREADS="1")
+def _run(script, root, extra_path=None, timeout=120, **variables):
+    environment = dict(os.environ, MINIGRAD_AUTOGRADER_ROOT=str(root), OPENBLAS_NUM_THREADS="1", **variables)
     if extra_path:
         environment["PATH"] = f"{extra_path}{os.pathsep}{environment['PATH']}"
     started = time.perf_counter()
@@ -130,6 +130,15 @@ def test_gradescope_run_autograder_grades_from_the_generated_zip(platform, tmp_p
     assert "isolation: landlock, seccomp, user" in process.stdout  # --strict: it graded with every layer
 
 
+def test_gradescope_strict_refuses_without_a_layer_and_still_writes_results(platform, tmp_path):
+    root = _gradescope_root(platform, tmp_path)
+    _submit(root / "submission", "correct", root)
+    process, _ = _run(root / "run_autograder", root, MINIGRAD_GRADING_WITHOUT="landlock")
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "autograder failed" in results["output"] and "exit status 3" in results["output"]
+    assert "refusing to grade" in process.stderr
+
+
 def test_gradescope_zip_holds_the_scripts_and_the_wheel(platform):
     with zipfile.ZipFile(platform / "autograder.zip") as archive:
         names = archive.namelist()
@@ -138,7 +147,7 @@ def test_gradescope_zip_holds_the_scripts_and_the_wheel(platform):
     assert {"setup.sh", "run_autograder"} <= set(names)
     assert any(name.startswith("minigrad-") and name.endswith(".whl") for name in names)
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
-    assert f"--assignment {TASK} --strict" in run_autograder and "/autograder" in run_autograder
+    assert "--student-folder" in run_autograder and f"--assignment {TASK} --strict" in run_autograder
 
 
 def _prairielearn_root(platform, tmp_path):
