@@ -202,6 +202,10 @@ def _grade_folder(arguments):
     print(f"{'student':<{width}}  {'score':>11}  status")
     for name, row in zip(names, rows):
         print(f"{name:<{width}}  {row['score']:>5g}/{row['max_score'] or 0:<5g}  {one_line(row['status'])}")
+    if arguments.report is not None:
+        from minigrad.grading.report import write_report
+        for path in write_report(arguments.report, rows, arguments.assignment):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

@@ -224,9 +224,9 @@ def _row(entry, result, attempt):
                    status=f"grading error: the grading worker died {attempt + 1} times while grading this "
                           "submission; grade it again on its own")
         return row
-    score, max_score, _, checks, seconds, run_seed = result
+    score, max_score, results, checks, seconds, run_seed = result
     row.update(score=score, max_score=max_score, status="graded" + (f" ({entry.note})" if entry.note else ""),
-               seconds=round(seconds, 2), seed=run_seed)
+               seconds=round(seconds, 2), seed=run_seed, results=results)  # results: for the class report
     row.update(checks)
     return row
 

@@ -23,7 +23,9 @@ import re
 
 import numpy
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+# a submission's own values (not the small integers of a formula such as sqrt((D - 1)/D)): decimals, exponents,
+# and the index or size after "row ", "column " or "= "
+_NUMBER = re.compile(r"-?\d+\.\d+(?:e[+-]?\d+)?|-?\d+e[+-]?\d+|(?<=row )\d+|(?<=column )\d+|(?<== )-?\d+")
 
 
 def explain_output(problem, prepared, yours):
