@@ -75,8 +75,8 @@ GRADESCOPE_SETUP = """\
 # shipped beside this script, with its dependencies, in a virtual environment of its own.
 set -euo pipefail
 ROOT="${{MINIGRAD_AUTOGRADER_ROOT:-/autograder}}"
-if ! python3 -c "import ensurepip, venv" 2>/dev/null; then
-    apt-get update -q && apt-get install -y -q python3 python3-venv python3-pip
+if ! python3 -c "import ctypes.util, ensurepip, venv; assert ctypes.util.find_library('seccomp')" 2>/dev/null; then
+    apt-get update -q && apt-get install -y -q python3 python3-venv python3-pip libseccomp2  # seccomp's library
 fi
 python3 -m venv "$ROOT/minigrad-venv"
 "$ROOT/minigrad-venv/bin/python" -m pip install --quiet --disable-pip-version-check \\
@@ -133,6 +133,7 @@ PRAIRIELEARN_DOCKERFILE = """\
 # then put that name in each question's info.json ("image"). The image needs no network when it grades.
 FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update && apt-get install -y --no-install-recommends libseccomp2 && rm -rf /var/lib/apt/lists/*
 COPY {wheel} /opt/minigrad/
 RUN python -m pip install "/opt/minigrad/{wheel}[grading]" && python -m minigrad exercises > /dev/null
 """
