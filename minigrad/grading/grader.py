@@ -142,7 +142,7 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
     seed = secrets.randbits(63) if seed is None else int(seed)
     groups = plan(task, seed, public_only, hidden_visibility)
     report = GradeReport(str(submission), task.task, task.function, [], seed, public_only=public_only,
-                         isolation=isolation_status())
+                         isolation={layer: without_paths(text) for layer, text in isolation_status().items()})
 
     path, problem, source = Path(submission), None, None
     if student_folder and path.is_dir() and not path.is_symlink():  # Gradescope's submission/, PrairieLearn's
