@@ -23,9 +23,11 @@ import re
 
 import numpy
 
-# a submission's own values (not the small integers of a formula such as sqrt((D - 1)/D)): decimals, exponents,
-# and the index or size after "row ", "column " or "= "
-_NUMBER = re.compile(r"-?\d+\.\d+(?:e[+-]?\d+)?|-?\d+e[+-]?\d+|(?<=row )\d+|(?<=column )\d+|(?<== )-?\d+")
+# a submission's own values in a hint (an index, a sum, a factor), not the constants of a formula such as
+# sqrt((D - 1)/D): the numbers that follow these words
+_AFTER = ("row ", "column ", "sums to ", "product of ", "should be ", "= ", "times ", "largest is ")
+_NUMBER = re.compile("(?:" + "|".join(f"(?<={re.escape(word)})" for word in _AFTER)
+                     + r")-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 
 
 def explain_output(problem, prepared, yours):

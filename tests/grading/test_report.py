@@ -40,3 +40,17 @@ def test_the_report_escapes_what_students_control(tmp_path):
     assert "a\\|b&lt;img src=x&gt;\\x1b[2J" in text and "\x1b" not in text
     assert "0 graded, 1 not graded" in text and "No targeted hint came up." in text
     assert paths[0] == tmp_path / "r.md"
+
+
+def test_the_same_hint_with_other_numbers_counts_as_one_cause(tmp_path):
+    def student(name, row, total):
+        output = (f"the gradient of x is wrong. Hint: each row of dL/dx must sum to zero, but your row {row} sums "
+                  f"to {total}: the path through the mean mu is missing or wrong.")
+        tests = [{"name": "gradient of x on hidden inputs", "score": 0.0, "max_score": 1.0, "status": "failed",
+                  "output": output}]
+        return {"student": name, "status": "graded", "score": 0.0, "max_score": 1.0, "results": {"tests": tests}}
+
+    write_report(tmp_path / "r.md", [student("a", 2, 564), student("b", 0, -1.5e-3)], "layernorm")
+    text = (tmp_path / "r.md").read_text()
+    assert "| 2 | each row of dL/dx must sum to zero, but your row # sums to #: the path through the mean" in text
+    assert "| gradient of x on hidden inputs | 1 | 0 | 0% | 0.00 |" in text
