@@ -23,10 +23,11 @@ The order of :func:`run` is the security argument, so it is written out:
 2. the result file is created (it must not exist yet), the inputs are read, resource limits are set;
 3. the kernel layers (:func:`isolation.apply`): network namespace, Landlock, an unprivileged user, seccomp. If
    one that the request asks for fails, the child exits with status 3 before any submission code has run;
-4. the import guard, an audit hook (PEP 578) that Python cannot remove: only the modules listed in
-   ``ALLOWED_MODULES`` (all imported already, in step 0) may be imported, and writing files, starting processes,
-   sending signals and the like are refused with a message that says so. The guard is there for clear
-   messages; the kernel layers are the boundary;
+4. the import guard, an audit hook (PEP 578) that Python cannot remove: only NumPy, the minimal minigrad and
+   the modules in ``ALLOWED_STDLIB`` (all imported already, in step 0) may be imported, and writing files,
+   starting processes, sending signals and the like are refused with a message that says so; where Landlock is
+   missing, it also refuses reads outside the work folder, the minimal minigrad and NumPy. The guard is there
+   for clear messages; the kernel layers are the boundary;
 5. only then is the submission loaded and called.
 
 A submission that calls ``sys.exit`` is caught like any other exception; one that calls ``os._exit``, loops, or
@@ -195,7 +196,7 @@ def run(setup, work_dir, parent):
         setup.isolation.apply(request["isolation"], [work_dir] + setup.readable, parent, setup.seccomp)
         setup.isolation.forget_setup_modules()
         sys.path[:] = []
-        install_guard(work_dir)
+        install_guard(None if request["isolation"].get("landlock") else [work_dir] + setup.readable)
     except BaseException:  # noqa: B036  (before the submission runs, any failure is the grader's own)
         sys.stderr.write("grading sandbox misconfigured:\n" + traceback.format_exc())
         sys.stderr.flush()
@@ -225,7 +226,8 @@ def set_limits(limits):
     except ImportError:  # Windows: the grader's wall-clock timeout still applies
         return
     wanted = {"RLIMIT_AS": limits.get("memory_bytes"), "RLIMIT_CPU": limits.get("cpu_seconds"),
-              "RLIMIT_FSIZE": limits.get("file_bytes"), "RLIMIT_CORE": 0}
+              "RLIMIT_FSIZE": limits.get("file_bytes"), "RLIMIT_CORE": 0,
+              "RLIMIT_NOFILE": 64}
     for name, value in wanted.items():
         if value is None or not hasattr(resource, name):
             continue
@@ -256,10 +258,27 @@ def _refusal(name):
                        f"numpy.testing) and {', '.join(m for m in ALLOWED_STDLIB if '.' not in m)}")
 
 
-def install_guard(work_dir):
-    """Install the audit hook. Everything it needs is captured as immutable values; nothing refers to it after."""
+def install_guard(readable):
+    """Install the audit hook. Everything it needs is captured as immutable values; nothing refers to it after.
+
+    `readable`: None where Landlock guards reads; otherwise the folders the hook lets a submission read, a
+    fallback that is weaker than Landlock (it cannot see a ``dir_fd``, so a relative path must be one of the
+    work folder's own names).
+    """
     forbidden_events, forbidden_prefixes, write_flags = FORBIDDEN_EVENTS, FORBIDDEN_EVENT_PREFIXES, _WRITE_FLAGS
     module_allowed, refusal = _module_allowed, _refusal
+    roots = None if readable is None else tuple(os.path.realpath(root) for root in readable)
+    own_names = frozenset(os.listdir(".")) if roots else frozenset()
+    realpath, fsdecode, sep, isabs = os.path.realpath, os.fsdecode, os.sep, os.path.isabs
+
+    def may_read(path):
+        if roots is None or isinstance(path, int):
+            return True
+        path = fsdecode(path)
+        if not isabs(path):
+            return path in own_names
+        path = realpath(path)
+        return any(path == root or path.startswith(root + sep) for root in roots)
 
     def guard(event, args):
         if event == "import":
@@ -269,6 +288,11 @@ def install_guard(work_dir):
             path, mode, flags = args
             if (flags or 0) & write_flags or (isinstance(mode, str) and any(c in mode for c in "wax+")):
                 raise PermissionError(f"grading sandbox: a submission may not write files ({path!r})")
+            if not may_read(path):
+                raise PermissionError(f"grading sandbox: a submission may not read {path!r}")
+        elif event in ("os.listdir", "os.scandir"):
+            if args and args[0] not in ("", b"", None, ".") and not may_read(args[0]):
+                raise PermissionError(f"grading sandbox: a submission may not list {args[0]!r}")
         elif event in forbidden_events or event.startswith(forbidden_prefixes):
             raise PermissionError(f"grading sandbox: {event} is not allowed in a submission")
 

@@ -10,7 +10,8 @@ landlock  reading any file outside the child's work folder, the minimal minigrad
           writing, creating, renaming or deleting any file at all (the result file is opened before); executing
           programs; TCP; signals to processes outside the sandbox and abstract Unix sockets (Landlock ABI >= 6)
 seccomp   creating processes or threads (fork, vfork, clone, clone3, execve), ptrace and other processes' memory,
-          every signal-sending call (kill, tkill, tgkill, rt_sigqueueinfo, pidfd_*), sockets, unshare, setns,
+          every signal-sending call (kill, tkill, tgkill, rt_sigqueueinfo, pidfd_*), sockets, memory files and
+          System V IPC (memory outside the address-space limit, objects that outlive the process), unshare, setns,
           mount and friends, raising resource limits, io_uring, bpf, perf events, keyrings, kernel modules
 user      (when the grader runs as root) the child switches to a fresh unprivileged uid and gid with no
           supplementary groups, so plain file permissions apply too and nothing can be regained
@@ -67,6 +68,9 @@ SECCOMP_REFUSED = (
     "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
     # networking
     "socket", "socketpair",
+    # memory outside the address-space limit, and System V IPC objects that outlive the process
+    "memfd_create", "memfd_secret", "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl",
+    "semget", "semop", "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_notify",
     # namespaces, mounts, the root
     "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
     "fsmount", "fsconfig", "fspick", "mount_setattr",
@@ -231,6 +235,10 @@ def apply(plan, readable, parent, seccomp=None):
     needs privileges that the user switch gives up, and the seccomp filter refuses the calls the other layers
     make, so: network, Landlock, user, parent-death signal (cleared by a user switch), seccomp last.
     """
+    if not sys.platform.startswith("linux"):  # no layer exists here; the grader has reported them missing
+        if any(plan.get(layer) for layer in ("landlock", "seccomp", "network")) or plan.get("user") is not None:
+            raise IsolationError("kernel layers were asked for on a system that has none")
+        return
     as_root = os.geteuid() == 0
     _no_new_privileges()
     if plan.get("network"):

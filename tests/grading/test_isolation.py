@@ -147,6 +147,7 @@ print(json.dumps({{
     "socket": attempt(lambda: socket.socket()),
     "kill": attempt(lambda: os.kill(os.getppid(), 0)),
     "pidfd": attempt(lambda: os.pidfd_open(os.getppid())),
+    "memfd": attempt(lambda: os.memfd_create("hoard")),
     "raise limit": attempt(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))),
     "uid": os.getuid(),
     "network": os.readlink("/proc/self/ns/net") if {network!r} else None,
@@ -183,10 +184,10 @@ def test_the_network_namespace_is_a_new_one(tmp_path):
     assert outcome["network"] != outcome["network before"]
 
 
-def test_seccomp_refuses_fork_sockets_signals_pidfds_and_raising_limits(tmp_path):
+def test_seccomp_refuses_fork_sockets_signals_pidfds_memory_files_and_raising_limits(tmp_path):
     _need("seccomp")
     outcome = _apply_layers(tmp_path, {"landlock": 0, "seccomp": True, "user": None, "network": False})
-    for action in ("fork", "socket", "kill", "pidfd", "raise limit"):
+    for action in ("fork", "socket", "kill", "pidfd", "memfd", "raise limit"):
         assert outcome[action] == 1, f"{action}: {outcome[action]}"  # EPERM
     assert outcome["read outside"] == 0  # seccomp alone does not stop reads: that is Landlock's part
 
@@ -526,3 +527,26 @@ def test_a_dead_worker_is_replaced_and_its_student_regraded_once(tmp_path, crash
         assert float(table["bob"]["score"]) == full and table["bob"]["status"] == "graded"
     else:
         assert float(table["bob"]["score"]) == 0 and table["bob"]["status"].startswith("grading error")
+
+
+def test_the_child_imports_only_the_minimal_minigrad_assembled_from_the_listed_core_files():
+    from minigrad.grading import minimal
+    assert all((minimal.PACKAGE / name).is_file() for name in minimal.CORE_FILES)
+    probe = """
+import sys
+import minigrad
+
+class SiLU(minigrad.Function):
+    @staticmethod
+    def forward(ctx, x):
+        loaded = sorted(name for name in sys.modules if name.split(".")[0] == "minigrad")
+        raise RuntimeError(f"{loaded} {sorted(vars(minigrad))}")
+"""
+    call = [{"mode": "evaluate", "args": [{"array": "x", "requires_grad": True}], "grad_output": None}]
+    child = sandbox.run_child(probe.encode(), "SiLU", call, {"x": __import__("numpy").ones(2)})
+    message = str(child.arrays["call0.error"])
+    assert "['minigrad', 'minigrad.backends', 'minigrad.backends.strict']" in message
+    for name in ("Function", "Context", "get_array_module"):
+        assert f"'{name}'" in message
+    for absent in ("'Tensor'", "'ops'", "'nn'", "'autograd'", "'grading'", "'no_grad'"):
+        assert absent not in message
