@@ -636,6 +636,7 @@ def _gradcheck(prepared, evaluated, points, returned, task):
             numeric = ((projected[:, 0] - projected[:, 1]) / (2 * FINITE_DIFFERENCE_EPS)).reshape(shape)
             problem = mismatch(f"the gradient of {names[position]}", grads[position], numeric, GRADCHECK_TOLERANCE,
                                yours_word="your backward gives", expected_word="finite differences give")
+            problem = feedback.explain_gradient(problem, prepared, position, grads[position])
             if problem:
                 failures.append(problem)
     except NoResult as missing:
