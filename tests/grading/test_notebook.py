@@ -73,3 +73,17 @@ def test_source_maps_every_line_of_the_converted_file_to_its_cell(tmp_path):
     assert source.where(lines.index("b = 2") + 1) == "n.ipynb, cell 1, line 2"
     assert source.where(lines.index("c = 3") + 1) == "n.ipynb, cell 3, line 1"
     assert source.relabel("oops (your file, line 5, in f: c = 3)") == "oops (n.ipynb, cell 3, line 1, in f: c = 3)"
+
+
+def test_a_class_folder_takes_notebooks_and_ignores_jupyter_checkpoints(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "bob" / ".ipynb_checkpoints").mkdir(parents=True)
+    (folder / "ada.ipynb").write_text(release.notebook_json(solved=True))
+    (folder / "bob" / release.NOTEBOOK).write_text(release.notebook_json(solved=True))
+    (folder / "bob" / ".ipynb_checkpoints" / "exercises-checkpoint.ipynb").write_text(release.notebook_json())
+    scores = tmp_path / "scores.csv"
+    process = run_minigrad("grade", "--class", folder, "--assignment", "silu", "--csv", scores, "--jobs", 2)
+    assert process.returncode == 0, process.stderr
+    rows = {line.split(",")[0]: line.split(",") for line in scores.read_text().splitlines()[1:]}
+    assert sorted(rows) == ["ada", "bob"]
+    assert all(row[1] == row[2] and float(row[1]) > 0 and row[3] == "graded" for row in rows.values()), rows
