@@ -9,21 +9,22 @@ with statistics over axis 0 (the N examples), one per feature,
     y     = xhat * weight + bias                           weight and bias have shape (C,)
 
 This is training mode: the batch's own statistics are used (no running averages here). Implement
-``BatchNorm.forward`` and ``BatchNorm.backward``, returning ``(grad_x, grad_weight, grad_bias, None)``. Every
-example's output depends on every other example through mu and var, so dL/dx has three terms. With
-g = dy * weight and rstd = 1/sqrt(var + eps), sums over the batch axis,
+``BatchNorm.forward`` and ``BatchNorm.backward``, returning ``(grad_x, grad_weight, grad_bias, None)``, each of
+its argument's shape.
 
-    dL/dx      = rstd * (g - mean(g) - xhat * mean(g * xhat))
-    dL/dweight = sum of dy * xhat over the batch
-    dL/dbias   = sum of dy over the batch
-
-Compare with layer normalization: the same formula along the other axis.
+What makes it tricky: every example's output depends on every other example of the batch through mu and var,
+so dL/dx has a term for each path; the statistics run down the columns, not along the rows. Compare with layer
+normalization: the same graph along the other axis. A check: adding a constant to a column of x does not change
+y; what does that say about the sum of each column of dL/dx?
 
 Rules: write the op on raw arrays with the array module ``xp = minigrad.get_array_module(x)`` (never ``numpy``
-directly: the grader also runs your op on a CuPy-like backend), and use nothing of minigrad but
+directly: the grader also runs your op on a CuPy-like backend, and so do the public checks), keep what backward
+needs on ``ctx`` (``ctx.save_for_backward`` or ``ctx.<name> = ...``), and use nothing of minigrad but
 ``minigrad.Function`` and ``minigrad.get_array_module``. The output keeps the input's dtype.
 
 Check your work with the public checks:  minigrad check batchnorm.py --assignment batchnorm
+Stuck on the derivation? ``minigrad hint batchnorm`` prints a hint, one tier at a time (paths, then intermediate
+gradients, then the formula); try the derivation again after each.
 """
 import minigrad
 

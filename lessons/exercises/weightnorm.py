@@ -7,20 +7,19 @@ unit, and g of shape (out,),
     w_i = g_i * v_i / ||v_i||                      ||v_i|| = sqrt(sum_j v_ij^2), the norm of row i
 
 Implement ``WeightNorm.forward`` (returning w, the shape of v) and ``WeightNorm.backward``, returning
-``(grad_v, grad_g)``. With the unit direction u_i = v_i / ||v_i|| and dw = grad_output,
+``(grad_v, grad_g)`` of the shapes of v and g.
 
-    dL/dg_i = dw_i . u_i                                           one dot product per row
-    dL/dv_i = (g_i / ||v_i||) * (dw_i - (dw_i . u_i) u_i)          dw_i with its component along u_i removed
-
-The second formula says that the gradient with respect to v is orthogonal to v: scaling v leaves w unchanged, so
-no step along v can change the loss. (That is why training with weight norm never shrinks ||v||, the effect the
-Layer Normalization paper's Section 5.2 analyses.)
+What makes it tricky: v reaches w twice, directly and through its norm, and every element of a row shares that
+norm. A check: scaling v_i by any c > 0 leaves w_i unchanged; what does that say about the direction of dL/dv_i?
 
 Rules: write the op on raw arrays with the array module ``xp = minigrad.get_array_module(v)`` (never ``numpy``
-directly: the grader also runs your op on a CuPy-like backend), and use nothing of minigrad but
-``minigrad.Function`` and ``minigrad.get_array_module``. The output keeps the inputs' dtype.
+directly: the grader also runs your op on a CuPy-like backend, and so do the public checks), keep what backward
+needs on ``ctx`` (``ctx.save_for_backward`` or ``ctx.<name> = ...``), and use nothing of minigrad but
+``minigrad.Function`` and ``minigrad.get_array_module``. The output keeps the input's dtype.
 
 Check your work with the public checks:  minigrad check weightnorm.py --assignment weightnorm
+Stuck on the derivation? ``minigrad hint weightnorm`` prints a hint, one tier at a time (paths, then intermediate
+gradients, then the formula); try the derivation again after each.
 """
 import minigrad
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from minigrad.grading import sandbox
 from minigrad.grading.grader import grade
+from minigrad.grading.notebook import SUFFIXES, find_submission
 from minigrad.grading.sandbox import Limits
 from minigrad.grading.text import csv_cell, one_line
 
@@ -57,24 +58,15 @@ def find_submissions(folder, assignment):
             continue
         count = len(entries)
         if item.is_symlink():
-            entries.append(Entry(item.stem if item.suffix == ".py" else item.name,
+            entries.append(Entry(item.stem if item.suffix in SUFFIXES else item.name,
                                  problem="refused: a symbolic link, not a submission"))
-        elif item.is_file() and item.suffix == ".py":
+        elif item.is_file() and item.suffix in SUFFIXES:
             entries.append(Entry(item.stem, item))
-        elif item.suffix == ".py" and not item.is_dir():
+        elif item.suffix in SUFFIXES and not item.is_dir():
             entries.append(Entry(item.stem, problem="refused: not a regular file"))
         elif item.is_dir():
-            found = [path for path in sorted(item.rglob("*.py")) if "__pycache__" not in path.parts]
-            candidates = [path for path in found if not path.is_symlink() and path.is_file()]
-            named = [path for path in candidates if path.name == f"{assignment}.py"]
-            if len(named) == 1 or len(candidates) == 1:
-                entries.append(Entry(item.name, (named or candidates)[0]))
-            elif not candidates:
-                entries.append(Entry(item.name, problem="refused: only symbolic links in the submission" if found
-                                     else "no .py file in the submission"))
-            else:
-                entries.append(Entry(item.name, problem=f"{len(candidates)} .py files and none named "
-                                                        f"{assignment}.py"))
+            path, problem = find_submission(item, assignment)
+            entries.append(Entry(item.name, path, problem))
         if len(entries) > count:
             entries[-1].item = item
     by_student = defaultdict(list)
@@ -232,9 +224,9 @@ def _row(entry, result, attempt):
                    status=f"grading error: the grading worker died {attempt + 1} times while grading this "
                           "submission; grade it again on its own")
         return row
-    score, max_score, _, checks, seconds, run_seed = result
+    score, max_score, results, checks, seconds, run_seed = result
     row.update(score=score, max_score=max_score, status="graded" + (f" ({entry.note})" if entry.note else ""),
-               seconds=round(seconds, 2), seed=run_seed)
+               seconds=round(seconds, 2), seed=run_seed, results=results)  # results: for the class report
     row.update(checks)
     return row
 

@@ -43,7 +43,7 @@ def mismatch(label, yours, expected, tolerance, *, yours_word="yours", expected_
                f"{_number(expected[worst])} (error {error[worst]:.3g}, allowed {allowed[worst]:.3g}); "
                f"{int(bad.sum())} of {bad.size} elements are out of tolerance")
     hint = diagnose(yours, expected, tolerance)
-    return message + (f". {hint}" if hint else "")
+    return message + (f". Hint: {hint}" if hint else "")
 
 
 def diagnose(yours, expected, tolerance):

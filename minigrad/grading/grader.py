@@ -28,13 +28,14 @@ import secrets
 import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
 
-from minigrad.grading import spec
+from minigrad.grading import feedback, spec
 from minigrad.grading.compare import describe_arguments, mismatch
+from minigrad.grading.notebook import Source, SubmissionError, find_submission
 from minigrad.grading.spec import Tolerance, case_generator
 from minigrad.grading.sandbox import Limits, isolation_status, run_child
 from minigrad.grading.text import from_submission, lines, one_line, without_paths
@@ -46,6 +47,8 @@ POINTS = {"public": 1.0, "forward": 2.0, "gradient": 1.0, "gradcheck": 2.0, "edg
           "bptt gradcheck": 1.0}
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 MAX_SUBMISSION_BYTES = 1_000_000
+STRICT_HINT = ("minigrad's strict backend, with CuPy's rules, refuses NumPy calls on its arrays (numpy.asarray, "
+               "numpy.exp, mixing with NumPy arrays): compute with xp = minigrad.get_array_module(x)")
 
 
 @dataclass
@@ -69,6 +72,8 @@ class GradeReport:
     seed: int
     seconds: float = 0.0
     public_only: bool = False
+    captured: list = field(default_factory=list)  # (check group, stdout, stderr) of the student's own prints
+    notes: list = field(default_factory=list)     # how the file was read (a notebook's skipped cells)
     isolation: dict = None      # layer -> "active ..." or "missing: why", as the children ran
 
     def isolation_line(self):
@@ -105,22 +110,27 @@ class GradeReport:
             lines.append(f"  hidden inputs drawn from seed {self.seed} (--seed {self.seed} repeats this run)")
         if self.isolation is not None:
             lines.append(self.isolation_line())
-        return "\n".join(lines)
+        # what the student printed: for `check`, the student's own debugging tool; `grade` leaves it to results.json
+        printed = feedback.student_output(self) if self.public_only else ""
+        return "\n".join(lines + ([""] + printed.splitlines() if printed else []))
 
     def gradescope(self):
         """Gradescope's results.json: a total score and one entry per check."""
         tests = [{"name": check.name, "number": str(number), "score": check.score, "max_score": check.max_score,
                   "status": "passed" if check.passed else "failed", "output": check.output or "passed",
                   "visibility": check.visibility} for number, check in enumerate(self.checks, 1)]
+        summary = f"{self.assignment}: {_points(self.score)}/{_points(self.max_score)} points"
+        printed = feedback.student_output(self)
         return {"score": self.score, "execution_time": round(self.seconds, 2),
-                "output": f"{self.assignment}: {_points(self.score)}/{_points(self.max_score)} points",
+                "output": summary + (f"\n\n{printed}" if printed else ""),
                 "stdout_visibility": "hidden", "extra_data": {"seed": self.seed, "isolation": self.isolation},
                 "tests": tests}
 
 
 def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_only=False,
-          hidden_visibility="visible"):
-    """Grade the file `submission` for exercise `assignment`; return a :class:`GradeReport`.
+          hidden_visibility="visible", student_folder=False):
+    """Grade the file `submission` for exercise `assignment`; return a :class:`GradeReport`. `submission` is a
+    .py file or a notebook; with `student_folder`, one student's folder holding one of them.
 
     `seed` fixes the hidden inputs (default: a fresh secret per call); `jobs` runs that many check groups at
     once; `public_only` runs only the public checks (what students run with ``minigrad check``).
@@ -134,11 +144,35 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
     report = GradeReport(str(submission), task.task, task.function, [], seed, public_only=public_only,
                          isolation={layer: without_paths(text) for layer, text in isolation_status().items()})
 
-    source, problem = read_submission(Path(submission))
+    path, problem, source = Path(submission), None, None
+    if student_folder and path.is_dir() and not path.is_symlink():  # Gradescope's submission/, PrairieLearn's
+        found, problem = find_submission(path, task.task)
+        path = found or path
+        report.submission = str(path)
+    data, problem = (None, problem) if problem else read_submission(path)
+    if problem is None:
+        try:
+            source = Source(path, data)
+        except SubmissionError as error:
+            problem = str(error)
+    _run_checks(report, task, groups, source.code if source else None, problem, limits, jobs)
+    if source is not None:  # name the student's file, line (and notebook cell), not the grader's copy
+        report.notes = source.notes
+        for check in report.checks:
+            check.output = source.relabel(check.output)
+        report.captured = [(name, source.relabel(out), source.relabel(err)) for name, out, err in report.captured]
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run_checks(report, task, groups, source, problem, limits, jobs):
+    """The load probe, then every group in its own child (or, if the file does not load, every row at zero)."""
     load = CheckResult(f"loads, and defines {task.function} as a minigrad.Function", 0.0, group="load")
     if problem is None:
         probe = run_child(source, task.function, [], {}, limits)
         problem = _failure_of(probe)
+        if problem is not None:  # (otherwise every group's capture repeats what the file printed at import)
+            report.captured.append(("load", probe.stdout, probe.stderr))
     load.passed = problem is None
     load.output = problem or ""
     report.checks.append(load)
@@ -159,8 +193,7 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
             finished = [run(group) for group in groups]
         for group, child in finished:
             report.checks.extend(group.score(child))
-    report.seconds = time.perf_counter() - started
-    return report
+            report.captured.append((group.name, child.stdout, child.stderr))
 
 
 def read_submission(path):
@@ -209,6 +242,8 @@ class Prepared:
     expected_output: numpy.ndarray
     expected_grads: tuple
     reference_forward: object = None   # args -> the reference's output (float64), for the finite-difference points
+    task: object = None                # the Exercise (for the targeted hints of feedback.py)
+    unrolled: bool = False             # run over a sequence (backpropagation through time)
 
     def label(self, arguments):
         return f"case '{self.case.name}' ({describe_arguments(arguments, self.args)})"
@@ -240,7 +275,8 @@ def prepare(task, case, seed, unroll=False):
                   for v in values]
         return numpy.asarray(evaluate(*floats, grad_output=None)[0], dtype=numpy.float64)
 
-    return Prepared(case, args, grad_output, numpy.asarray(output, dtype=numpy.float64), grads, reference_forward)
+    return Prepared(case, args, grad_output, numpy.asarray(output, dtype=numpy.float64), grads, reference_forward,
+                    task, unroll)
 
 
 def reference_unroll(task, args, grad_output):
@@ -374,6 +410,11 @@ def plan(task, seed, public_only=False, hidden_visibility="visible"):
     public.add_row("public: gradient check of your backward against your forward", POINTS["public"], "visible",
                    lambda r: _gradcheck(example, evaluated, swept, r, task))
     groups.append(public)
+    strict = Group(task, "public: CuPy-like backend", backend="strict")  # the array-module rule, checked in public
+    on_strict = strict.evaluate(example)
+    strict.add_row("public: the published example on the CuPy-like backend", POINTS["public"], "visible",
+                   lambda r: _on_strict_backend(example, on_strict, r, task))
+    groups.append(strict)
     if public_only:
         return groups
     hidden = hidden_visibility
@@ -484,7 +525,8 @@ def _check_output(prepared, index, returned, arguments):
     wanted = prepared.case.dtype
     if output.dtype != numpy.dtype(wanted):
         return f"the output has dtype {output.dtype} but the inputs are {wanted}: keep the input's dtype"
-    return mismatch("the output", output, prepared.expected_output, prepared.case.allowed, gradient=False)
+    problem = mismatch("the output", output, prepared.expected_output, prepared.case.allowed, gradient=False)
+    return feedback.explain_output(problem, prepared, output)
 
 
 def _forward(calls, returned, arguments):
@@ -502,8 +544,9 @@ def _forward(calls, returned, arguments):
 def _check_gradient(prepared, index, returned, task, position):
     names = [argument.name for argument in task.arguments]
     grads = returned.gradients(index, names)
-    return mismatch(f"the gradient of {names[position]}", grads[position], prepared.expected_grads[position],
-                    prepared.case.allowed)
+    problem = mismatch(f"the gradient of {names[position]}", grads[position], prepared.expected_grads[position],
+                       prepared.case.allowed)
+    return feedback.explain_gradient(problem, prepared, position, grads[position])
 
 
 def _gradient(calls, returned, task, position):
@@ -529,6 +572,15 @@ def _all_gradients(calls, returned, task):
         except NoResult as missing:  # the call itself failed: the same reason for every argument, said once
             failures.append(f"{prepared.label(task.arguments)}: {missing}")
     return (0.0 if failures else 1.0), ("\n".join(failures) or "every gradient matches the reference")
+
+
+def _on_strict_backend(prepared, index, returned, task):
+    """The published example on the strict backend; the backend's rule explained when the op raised there (a wrong
+    value is already explained by the rows on NumPy)."""
+    fraction, text = _edge_case(prepared, index, returned, task)
+    if fraction < 1 and " raised " in text:
+        text += f"\n(what this case tests: {STRICT_HINT})"
+    return fraction, text
 
 
 def _edge_case(prepared, index, returned, task):
@@ -584,6 +636,7 @@ def _gradcheck(prepared, evaluated, points, returned, task):
             numeric = ((projected[:, 0] - projected[:, 1]) / (2 * FINITE_DIFFERENCE_EPS)).reshape(shape)
             problem = mismatch(f"the gradient of {names[position]}", grads[position], numeric, GRADCHECK_TOLERANCE,
                                yours_word="your backward gives", expected_word="finite differences give")
+            problem = feedback.explain_gradient(problem, prepared, position, grads[position])
             if problem:
                 failures.append(problem)
     except NoResult as missing:
@@ -627,6 +680,6 @@ def _indent(text, width):
     import textwrap
     lines = []
     for paragraph in text.splitlines():
-        lines.extend(textwrap.wrap(paragraph, width=width - 8, initial_indent="        ",
+        lines.extend(textwrap.wrap(paragraph, width=width - 8, initial_indent="        ", break_on_hyphens=False,
                                    subsequent_indent="          ") or [""])
     return lines

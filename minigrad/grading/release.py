@@ -17,13 +17,17 @@ so a stub is graded zero rather than half-passing, and its error tells the stude
 (``lessons/exercises/`` by default) holds one stub per exercise, a README, and one guiding notebook for all
 exercises, committed with its outputs stripped. :func:`differences` compares a committed release with what this
 module generates now; the tests use it so the release never drifts from the solutions.
+
+The hints (a ``### BEGIN HINTS`` / ``### END HINTS`` block, see :mod:`minigrad.grading.hints`) are removed from
+the stub without a trace: students get them from ``minigrad hint TASK``, one tier at a time.
 """
 
 import json
 import re
+import textwrap
 from pathlib import Path
 
-from minigrad.grading import spec
+from minigrad.grading import hints, spec
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -32,16 +36,28 @@ NOTEBOOK = "exercises.ipynb"
 _DEFINITION = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+([A-Za-z_]\w*)")
 
 
-def strip_solutions(source, task):
-    """`source` with every marked solution block replaced by a NotImplementedError naming `task` and the function."""
+def strip_solutions(source, task, keep_solutions=False):
+    """`source` with every marked solution block replaced by a NotImplementedError naming `task` and the function
+    (with `keep_solutions`, only the marker lines are removed), and the hints block removed."""
     lines = source.splitlines()
-    output, open_line, scope = [], None, []
+    output, open_line, scope, hints_line = [], None, [], None
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
+        if stripped in (hints.BEGIN, hints.END):
+            if (stripped == hints.BEGIN) != (hints_line is None) or open_line is not None:
+                raise ValueError(f"{task}: line {number}: misplaced {stripped}")
+            hints_line = number if stripped == hints.BEGIN else None
+            if stripped == hints.END and output and output[-1] == "" and lines[number:number + 1] == [""]:
+                output.pop()  # the blank lines around the block become one
+            continue
+        if hints_line is not None:
+            continue
         if stripped == BEGIN:
             if open_line is not None:
                 raise ValueError(f"{task}: line {number}: {BEGIN} inside the block opened on line {open_line}")
             open_line = number
+            if keep_solutions:
+                continue
             indent = line[:len(line) - len(line.lstrip())]
             where = ".".join(name for _, name in scope) or "this part"
             output.append(f"{indent}# YOUR CODE HERE")
@@ -52,7 +68,7 @@ def strip_solutions(source, task):
                 raise ValueError(f"{task}: line {number}: {END} without a {BEGIN}")
             open_line = None
             continue
-        if open_line is not None:
+        if open_line is not None and not keep_solutions:
             continue
         definition = _DEFINITION.match(line)
         if definition:
@@ -61,6 +77,8 @@ def strip_solutions(source, task):
         output.append(line)
     if open_line is not None:
         raise ValueError(f"{task}: the {BEGIN} on line {open_line} is never closed")
+    if hints_line is not None:
+        raise ValueError(f"{task}: the {hints.BEGIN} on line {hints_line} is never closed")
     return "\n".join(output) + "\n"
 
 
@@ -71,6 +89,7 @@ def generate():
         source = task.solution_path.read_text()
         if BEGIN not in source:
             raise ValueError(f"{task.task}: {task.solution_path} has no {BEGIN} block")
+        hints.read_hints(source, task.task)  # every exercise has its three tiers
         files[f"{task.task}.py"] = strip_solutions(source, task.task)
     files["README.md"] = _readme()
     files[NOTEBOOK] = notebook_json()
@@ -114,8 +133,15 @@ and runs the public checks. From a terminal, in this folder:
 
     minigrad check layernorm.py --assignment layernorm
 
-runs the public checks of one exercise (replace both names for another). The grader runs the same checks and hidden
-ones: your op on inputs drawn when it grades (so outputs cannot be hard-coded), its gradients against a reference,
+runs the public checks of one exercise (replace both names for another; a notebook works too:
+`minigrad check exercises.ipynb --assignment layernorm`). Stuck on a derivation?
+
+    minigrad hint layernorm
+
+prints a hint, one tier per call: first which paths the gradient takes, then the intermediate gradients, then
+the formula (`--level N` shows a given tier). Try the derivation again after each.
+
+The grader runs the same checks and hidden ones: your op on inputs drawn when it grades (so outputs cannot be hard-coded), its gradients against a reference,
 a gradient check of your backward against your own forward with a random upstream gradient, and edge cases
 (constant rows, a batch of two, large values, float32, a CuPy-like backend). Your code runs in a separate,
 locked-down process: use only `minigrad.Function` and the array module (`xp = minigrad.get_array_module(x)`).
@@ -131,32 +157,38 @@ def _cell(kind, source, cell_id):
     return cell
 
 
-def notebook_json():
-    """The guiding notebook, as the exact text committed (stable cell ids, no outputs)."""
+def notebook_json(solved=False):
+    """The guiding notebook, as the exact text committed (stable cell ids, no outputs). It holds every exercise's
+    code too, so a student may work in it instead of the ``.py`` files and submit it; `solved` fills in the
+    solutions (what the tests grade)."""
     names = ", ".join(f"`{task.task}`" for task in spec.all_exercises())
     cells = [
         _cell("markdown", f"""\
 # Exercises: write your own ops
 
-Each section below is one exercise: {names}. For each one, open the `.py` file of the same name in this folder,
-read the statement at its top, and fill in the places marked `# YOUR CODE HERE`. Then come back and run the
-section: it
+Each section below is one exercise: {names}. Read its statement, then fill in the places marked
+`# YOUR CODE HERE` in the code cell under it (or in the `.py` file of the same name in this folder: the same
+code; submit whichever you worked in). Then run the section: it
 
 1. runs your op forward,
 2. runs `minigrad.gradcheck`, which compares your backward with finite differences of your forward in float64,
    with a random upstream gradient (all ones would let some wrong gradients pass: for LayerNorm the true gradient
    of `sum(y)` with respect to x is exactly zero),
-3. runs the exercise's public checks: the same kinds of checks the grader runs, on a published example.
+3. runs the exercise's public checks on this notebook: the same kinds of checks the grader runs, on a published
+   example. They read the notebook's file, so save it first (Ctrl-S).
 
-Until you fill in a file, its section says what is not implemented yet. `%autoreload` picks up your edits without
-restarting the kernel.""", "introduction"),
+Until you fill in an op, its section says what is not implemented yet. Stuck on a derivation? Run
+`!minigrad hint layernorm` (any task id) in a cell, or in a terminal: one tier per call.
+
+To submit the notebook, hand in this `.ipynb` file. The grader runs its code cells in order, except cells with
+IPython syntax (`%magics`, `!shell` commands), which it skips and reports, and it skips what sits under
+`if __name__ == "__main__":` (the cells that try your ops: the grader runs its own checks). Your op itself may
+use only `minigrad.Function` and `minigrad.get_array_module`.""",
+              "introduction"),
         _cell("code", """\
-%load_ext autoreload
-%autoreload 2
 import numpy
 
 import minigrad
-from minigrad.grading import check
 
 rng = numpy.random.default_rng(0)
 
@@ -174,16 +206,28 @@ def try_op(function, inputs):
         print(f"gradcheck failed: {error}")""", "setup"),
     ]
     for task in spec.all_exercises():
-        cells.append(_cell("markdown", f"## {task.title}\n\nTask id `{task.task}`, file `{task.task}.py`, "
-                                       f"class `{task.function}`.\n\n{_preformatted(task.statement())}",
+        cells.append(_cell("markdown", f"## {task.title}\n\nTask id `{task.task}`, class `{task.function}` (also "
+                                       f"in `{task.task}.py`).\n\n{_preformatted(task.statement())}",
                            f"{task.task}-statement"))
-        cells.append(_cell("code", f"from {task.task} import {task.function}\n\n{task.notebook_demo}\n"
-                                   f"try_op({task.function}, inputs)", f"{task.task}-try"))
-        cells.append(_cell("code", f'check("{task.task}.py", "{task.task}");', f"{task.task}-check"))
+        cells.append(_cell("code", _code(task, solved), f"{task.task}-code"))
+        demo = textwrap.indent(f"{task.notebook_demo}\ntry_op({task.function}, inputs)", "    ")
+        cells.append(_cell("code", f"if __name__ == \"__main__\":  # in Jupyter; skipped when the notebook is graded\n"
+                                   f"{demo}", f"{task.task}-try"))
+        cells.append(_cell("code", f"# the public checks read the saved notebook: save it first\n"
+                                   f"!minigrad check {NOTEBOOK} --assignment {task.task}", f"{task.task}-check"))
     notebook = {"cells": cells, "metadata": {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def _code(task, solved):
+    """The exercise's code without its statement (the cell above shows it): the stub, or the solution."""
+    import ast
+    source = task.solution_path.read_text()
+    code = strip_solutions(source, task.task, keep_solutions=solved)
+    docstring = ast.parse(code).body[0]
+    return "\n".join(code.splitlines()[docstring.end_lineno:]).strip("\n")
 
 
 def _preformatted(statement):

@@ -13,9 +13,10 @@ RELEASE = REPOSITORY / "lessons" / "exercises"
 BUGS = Path(__file__).resolve().parent / "bugs"
 
 
-def run_minigrad(*arguments, cwd=None, timeout=300):
-    """Run `python -m minigrad ARGUMENTS` as a student or an instructor would; return the CompletedProcess."""
-    environment = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+def run_minigrad(*arguments, cwd=None, timeout=300, env=None):
+    """Run `python -m minigrad ARGUMENTS` as a student or an instructor would; return the CompletedProcess.
+    `env` adds variables to the environment."""
+    environment = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", **(env or {}))
     return subprocess.run([sys.executable, "-m", "minigrad", *map(str, arguments)], cwd=cwd, env=environment,
                           capture_output=True, text=True, timeout=timeout)
 

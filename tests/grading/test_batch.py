@@ -50,7 +50,7 @@ def test_a_class_is_graded_in_parallel_and_every_student_gets_their_own_grade(tm
     assert float(table["carol"]["score"]) == full - 1 and float(table["carol"]["edge case: float32 inputs"]) == 0
     assert float(table["dave"]["score"]) == full          # the attack failed; the honest op is right
     assert float(table["erin"]["score"]) == 0             # forward ends the process: nothing comes back
-    assert table["frank"]["status"] == "no .py file in the submission"
+    assert table["frank"]["status"] == "no .py or .ipynb file in the submission"
     for student in ("ada", "bob", "carol", "dave", "erin"):
         assert table[student]["status"] == "graded"
         assert json.loads((results / f"{student}.json").read_text())["score"] == float(table[student]["score"])
@@ -68,4 +68,4 @@ def test_find_submissions_reads_files_and_student_folders(tmp_path):
     entries = {entry.student: entry for entry in find_submissions(tmp_path, "layernorm")}
     assert sorted(entries) == ["a", "b", "c"]
     assert entries["b"].path.name == "layernorm.py"
-    assert entries["c"].problem.startswith("2 .py files")
+    assert entries["c"].problem.startswith("2 .py/.ipynb files")

@@ -48,6 +48,12 @@ CATALOGUE = {
                                                       "(2, 1, 3, 4)", "broadcast"],
                    "gradient of b on hidden inputs": ["gradient of b has shape"]},
         "forward on hidden inputs"),
+    "layernorm_missing_variance_term": (
+        "layernorm", {"gradient of x on hidden inputs": ["gradient of x is wrong", "path through the variance"]},
+        "gradient of weight on hidden inputs"),
+    "batchnorm_missing_variance_term": (
+        "batchnorm", {"gradient of x on hidden inputs": ["gradient of x is wrong", "path through the variance"]},
+        "gradient of bias on hidden inputs"),
     "batchnorm_missing_mean_term": (
         "batchnorm", {"gradient of x on hidden inputs": ["gradient of x is wrong"],
                       "gradient check": ["gradient of x"]},

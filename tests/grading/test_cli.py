@@ -10,7 +10,7 @@ from tests.grading.conftest import RELEASE, SOLUTIONS, run_minigrad
 def test_check_passes_a_solution_and_fails_a_stub_with_the_exit_status():
     passed = run_minigrad("check", SOLUTIONS / "layernorm.py", "--assignment", "layernorm")
     assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert "score: 3/3" in passed.stdout
+    assert "score: 4/4" in passed.stdout
     failed = run_minigrad("check", RELEASE / "layernorm.py", "--assignment", "layernorm")
     assert failed.returncode == 1
     assert "FAIL" in failed.stdout and "layernorm: LayerNorm.forward is not implemented yet" in failed.stdout

@@ -144,12 +144,13 @@ def test_gradescope_results_have_the_documented_fields(tmp_path):
     assert "forward on hidden inputs" in table and f"score: {report.max_score:g}/{report.max_score:g}" in table
 
 
-def test_public_only_runs_the_load_check_and_the_three_public_checks():
+def test_public_only_runs_the_load_check_and_the_four_public_checks():
     report = grade(SOLUTIONS / "layernorm.py", "layernorm", public_only=True)
     assert [check.name.split(":")[0] for check in report.checks] == ["loads, and defines LayerNorm as a "
                                                                       "minigrad.Function", "public", "public",
-                                                                      "public"]
-    assert report.score == report.max_score == 3
+                                                                      "public", "public"]
+    assert report.checks[-1].name == "public: the published example on the CuPy-like backend"
+    assert report.score == report.max_score == 4
 
 
 def test_an_unknown_assignment_lists_the_exercises():

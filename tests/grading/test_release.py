@@ -2,7 +2,10 @@
 guiding notebook that runs whether the exercises are done or not."""
 
 import ast
+import os
 import shutil
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -62,7 +65,8 @@ def test_the_notebook_is_valid_and_committed_without_outputs():
             assert cell.outputs == [] and cell.execution_count is None
     text = (RELEASE / release.NOTEBOOK).read_text()
     for task in spec.all_exercises():
-        assert f"from {task.task} import {task.function}" in text
+        assert f"class {task.function}(minigrad.Function):" in text
+        assert f"!minigrad check {release.NOTEBOOK} --assignment {task.task}" in text
 
 
 def _run_notebook(folder):
@@ -81,19 +85,23 @@ def release_copy(tmp_path):
     return folder
 
 
-def test_the_notebook_runs_on_the_stubs_and_says_what_is_missing(release_copy, monkeypatch):
+@pytest.fixture
+def minigrad_on_path(monkeypatch):
+    """The notebook's `!minigrad check` cells run the command of this environment."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+
+
+def test_the_notebook_runs_on_the_stubs_and_says_what_is_missing(release_copy, minigrad_on_path):
     text = "\n".join(_run_notebook(release_copy))
     for task in spec.all_exercises():
         assert f"not implemented yet: {task.task}: {task.function}.forward is not implemented yet" in text
-    assert text.count("score: 0/3") == len(spec.TASKS)
+    assert text.count("score: 0/4") == len(spec.TASKS)
 
 
-def test_the_notebook_passes_everything_with_the_solutions(release_copy, monkeypatch):
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    for task in spec.all_exercises():
-        shutil.copyfile(task.solution_path, release_copy / f"{task.task}.py")
+def test_the_notebook_passes_everything_with_the_solutions(release_copy, minigrad_on_path):
+    (release_copy / release.NOTEBOOK).write_text(release.notebook_json(solved=True))
     text = "\n".join(_run_notebook(release_copy))
     assert text.count("gradcheck: your backward agrees with finite differences") == len(spec.TASKS)
-    assert text.count("score: 3/3") == len(spec.TASKS)
+    assert text.count("score: 4/4") == len(spec.TASKS)
     assert "not implemented" not in text and "FAIL" not in text

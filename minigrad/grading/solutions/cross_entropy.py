@@ -3,26 +3,41 @@
 For logits z of shape (N, C) (N examples, C classes) and integer targets t of shape (N,), the loss is the mean
 over the batch of the negative log-probability of the right class:
 
-    log_softmax(z)_ij = z_ij - log(sum_c exp(z_ic))
+    log_softmax(z)_ic = z_ic - log(sum_c' exp(z_ic'))
     loss = -(1/N) * sum_i log_softmax(z)_(i, t_i)                 a scalar: return it as a 0-d array
 
-Implement ``CrossEntropy.forward`` and ``CrossEntropy.backward``. The fused gradient is short:
+Implement ``CrossEntropy.forward`` and ``CrossEntropy.backward``, returning ``(grad_logits, None)``: grad_logits
+has the shape of z, and the targets are not differentiable (None).
 
-    dL/dz = grad_output * (softmax(z) - onehot(t)) / N
+What makes it tricky: every logit of a row affects the loss, not only the target's, through the normalizing sum;
+``grad_output`` is dL/dloss, a 0-d array that is not always 1 (the loss may be scaled, or be part of a sum); the
+loss is a mean over the batch. Numerics: exp(1000) overflows. Use log(sum exp(z)) = max(z) + log(sum exp(z -
+max(z))) with each row's maximum (log-sum-exp). The grader tries logits of size 1e4.
 
-``grad_output`` is dL/dloss, a 0-d array; it is not always 1 (the loss may be scaled, or be part of a sum). The
-targets are not differentiable: return None for them.
-
-Numerics: exp(1000) overflows. Subtract each row's maximum before exponentiating (log-sum-exp):
-log(sum exp(z)) = max(z) + log(sum exp(z - max(z))). The grader tries logits of size 1e4.
-
-Rules: write the op on raw arrays with the array module ``xp = minigrad.get_array_module(logits)`` (never
-``numpy`` directly: the grader also runs your op on a CuPy-like backend), and use nothing of minigrad but
-``minigrad.Function`` and ``minigrad.get_array_module``. The loss keeps the logits' dtype.
+Rules: write the op on raw arrays with the array module ``xp = minigrad.get_array_module(logits)`` (never ``numpy``
+directly: the grader also runs your op on a CuPy-like backend, and so do the public checks), keep what backward
+needs on ``ctx`` (``ctx.save_for_backward`` or ``ctx.<name> = ...``), and use nothing of minigrad but
+``minigrad.Function`` and ``minigrad.get_array_module``. The output keeps the input's dtype.
 
 Check your work with the public checks:  minigrad check cross_entropy.py --assignment cross_entropy
+Stuck on the derivation? ``minigrad hint cross_entropy`` prints a hint, one tier at a time (paths, then intermediate
+gradients, then the formula); try the derivation again after each.
 """
 import minigrad
+
+### BEGIN HINTS
+HINTS = {
+    1: """\
+        Row i's loss is -z[i, t_i] + log(sum_c exp(z[i, c])). A logit z[i, c] reaches it along two paths: through
+        the log-sum-exp (every class), and directly (only c = t_i). The mean contributes a 1/N, and grad_output
+        scales everything.""",
+    2: """\
+        d/dz[i, c] of log(sum_c' exp(z[i, c'])) = exp(z[i, c]) / sum_c' exp(z[i, c']) = softmax(z)[i, c]
+        d/dz[i, c] of -z[i, t_i] = -1 if c == t_i, else 0 (a one-hot row)""",
+    3: """\
+        dL/dz = grad_output * (softmax(z) - onehot(t)) / N; return (that, None).""",
+}
+### END HINTS
 
 
 class CrossEntropy(minigrad.Function):

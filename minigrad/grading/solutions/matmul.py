@@ -1,26 +1,50 @@
 """Exercise `matmul`: matrix multiplication with broadcast batch dimensions, forward and backward.
 
 ``a @ b`` for a of shape (..., n, k) and b of shape (..., k, m), both at least 2-D, multiplies matching matrices
-of the two stacks. The leading "batch" dimensions broadcast as NumPy's do: (2, 1, n, k) @ (5, k, m) gives
-(2, 5, n, m), and a single matrix b of shape (k, m) is used by every matrix of a stack a.
+of the two stacks:
 
-Implement ``MatMul.forward`` and ``MatMul.backward``. For one pair of matrices, y = a b gives
+    y[..., i, j] = sum_k a[..., i, k] * b[..., k, j]              y has shape (broadcast batch..., n, m)
 
-    dL/da = dL/dy b^T          (n, m) @ (m, k) -> (n, k)
-    dL/db = a^T dL/dy          (k, n) @ (n, m) -> (k, m)
+The leading "batch" dimensions broadcast as NumPy's do: (2, 1, n, k) @ (5, k, m) gives (2, 5, n, m), and a single
+matrix b of shape (k, m) is used by every matrix of a stack a.
 
-where ^T swaps the LAST TWO axes only (``xp.swapaxes(b, -1, -2)``), never the batch axes. With broadcasting, a
-matrix that forward used for several batch entries receives the SUM of their gradients: reduce each gradient back
-to its input's shape by summing over the batch axes that broadcasting added (leading axes) or stretched (axes of
-size 1). Write that reduction yourself in ``sum_to_shape``.
+Implement ``MatMul.forward`` and ``MatMul.backward``, which gets dL/dy and returns ``(grad_a, grad_b)``, each of
+ITS INPUT'S shape (not y's), and the helper ``sum_to_shape``.
+
+What makes it tricky: which factor is transposed, and on which side (check your formula's shapes: (n, m) and
+(k, m) must combine into (n, k)); "transposed" here means the last two axes only, never the batch axes; and a
+matrix that forward used for several batch entries (a leading axis broadcasting added, or an axis of size 1 it
+stretched) was used once per entry, so its gradient collects a contribution from each. Write that reduction in
+``sum_to_shape``.
 
 Rules: write the op on raw arrays with the array module ``xp = minigrad.get_array_module(a)`` (never ``numpy``
-directly: the grader also runs your op on a CuPy-like backend), and use nothing of minigrad but
-``minigrad.Function`` and ``minigrad.get_array_module``. The output keeps the inputs' dtype.
+directly: the grader also runs your op on a CuPy-like backend, and so do the public checks), keep what backward
+needs on ``ctx`` (``ctx.save_for_backward`` or ``ctx.<name> = ...``), and use nothing of minigrad but
+``minigrad.Function`` and ``minigrad.get_array_module``. The output keeps the input's dtype.
 
 Check your work with the public checks:  minigrad check matmul.py --assignment matmul
+Stuck on the derivation? ``minigrad hint matmul`` prints a hint, one tier at a time (paths, then intermediate
+gradients, then the formula); try the derivation again after each.
 """
 import minigrad
+
+### BEGIN HINTS
+HINTS = {
+    1: """\
+        Each a[i, k] reaches the loss through every y[i, j] of row i (one path per column j), and each b[k, j]
+        through every y[i, j] of column j (one path per row i). Sum over those paths. With broadcasting, a matrix
+        used for several batch entries also sums over the entries that used it.""",
+    2: """\
+        Element by element, for one pair of matrices:
+        dL/da[i, k] = sum_j dL/dy[i, j] * b[k, j]
+        dL/db[k, j] = sum_i a[i, k] * dL/dy[i, j]
+        Each of those sums is itself a matrix product. Then sum each gradient over the axes broadcasting added
+        (leading axes) or stretched (axes of size 1, keepdims).""",
+    3: """\
+        grad_a = grad_output @ swapaxes(b, -1, -2) and grad_b = swapaxes(a, -1, -2) @ grad_output, then
+        sum_to_shape(grad_a, a.shape) and sum_to_shape(grad_b, b.shape).""",
+}
+### END HINTS
 
 
 def sum_to_shape(grad, shape):

@@ -7,22 +7,40 @@ shape (..., D), over the last axis,
     xhat = x / rms
     y    = xhat * weight                             weight has shape (D,); there is no bias
 
-Implement ``RMSNorm.forward`` and ``RMSNorm.backward``, returning ``(grad_x, grad_weight, None)``. Every output
-of a row depends on every input of that row through rms. With g = dy * weight, means over the last axis,
+Implement ``RMSNorm.forward`` and ``RMSNorm.backward``, returning ``(grad_x, grad_weight, None)``, each of its
+argument's shape.
 
-    dL/dx      = (g - xhat * mean(g * xhat)) / rms
-    dL/dweight = sum of dy * xhat over every axis but the last
-
-Compared with LayerNorm's gradient the mean(g) term is gone: there is no mean to subtract, so none to
-differentiate. (Which row of the paper's Table 1 would RMSNorm change? Try it.)
+What makes it tricky: every output of a row depends on every input of that row through rms, and weight is shared
+by all rows. Compared with LayerNorm there is no mean to subtract, so one path is gone; which? (Which row of the
+paper's Table 1 would RMSNorm change? Try it.)
 
 Rules: write the op on raw arrays with the array module ``xp = minigrad.get_array_module(x)`` (never ``numpy``
-directly: the grader also runs your op on a CuPy-like backend), and use nothing of minigrad but
+directly: the grader also runs your op on a CuPy-like backend, and so do the public checks), keep what backward
+needs on ``ctx`` (``ctx.save_for_backward`` or ``ctx.<name> = ...``), and use nothing of minigrad but
 ``minigrad.Function`` and ``minigrad.get_array_module``. The output keeps the input's dtype.
 
 Check your work with the public checks:  minigrad check rmsnorm.py --assignment rmsnorm
+Stuck on the derivation? ``minigrad hint rmsnorm`` prints a hint, one tier at a time (paths, then intermediate
+gradients, then the formula); try the derivation again after each.
 """
 import minigrad
+
+### BEGIN HINTS
+HINTS = {
+    1: """\
+        x reaches L along two paths: directly through xhat = x / rms, and through rms, which the whole row shares.
+        There is no mu, so LayerNorm's mean term has no counterpart. weight's gradient sums over every axis but
+        the last.""",
+    2: """\
+        Per row, with g = dL/dxhat = grad_output * weight and sums over the last axis (D elements):
+        dL/drms = -sum_j g_j * x_j / rms^2
+        drms/dx_i = x_i / (D * rms)
+        dL/dx_i = g_i / rms + dL/drms * x_i / (D * rms)""",
+    3: """\
+        dL/dx = (g - xhat * mean(g * xhat)) / rms, mean over the last axis; dL/dweight = sum over every axis but
+        the last of grad_output * xhat.""",
+}
+### END HINTS
 
 
 class RMSNorm(minigrad.Function):
