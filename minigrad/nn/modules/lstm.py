@@ -116,7 +116,7 @@ class LSTM(Module):
                              f"(T, {self.input_size}), got {x.shape}")
         batched = x.ndim == 3
         if batched and self.batch_first:
-            x = x.transpose((1, 0, 2))
+            x = x.transpose(0, 1)
         layer_input = [x[step] for step in range(x.shape[0])]
         last_hidden, last_cell = [], []
         for layer in range(self.num_layers):
@@ -132,7 +132,7 @@ class LSTM(Module):
             last_cell.append(state[1])
         output = minigrad.stack(layer_input, axis=0)
         if batched and self.batch_first:
-            output = output.transpose((1, 0, 2))
+            output = output.transpose(0, 1)
         return output, (minigrad.stack(last_hidden, axis=0), minigrad.stack(last_cell, axis=0))
 
     def extra_repr(self):
