@@ -12,6 +12,7 @@ from minigrad.backends import get_array_module
 from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
 from minigrad.nn.ops import BatchNorm, CrossEntropy, LayerNorm, Linear, LogSoftmax, MSELoss, RNNCell, Softmax, fast
+from minigrad.nn.ops.conv import Conv2d
 from minigrad.nn.ops.dropout import Dropout
 from minigrad.nn.ops.elementwise_losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
                                                 L1Loss)
@@ -79,6 +80,52 @@ def apply_batch_norm(x, running_mean, running_var, weight, bias, training, momen
     """:func:`batch_norm` on arguments the caller has checked."""
     op = fast.implementation(BatchNorm, x, weight, bias, running_mean, running_var)  # or a faster subclass
     return op.apply(x, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002  (PyTorch's name)
+    """2-D convolution (cross-correlation) of input (N, C, H, W) or unbatched (C, H, W) with weight
+    (O, C/groups, KH, KW), plus bias (O,), as ``torch.nn.functional.conv2d``.
+
+    stride, dilation: an int or a pair (rows, columns); padding: an int, a pair, "valid" (none) or "same"
+    (output as large as the input, stride 1 only; an odd total goes to the bottom and right, as PyTorch).
+    """
+    stride, dilation = pair("conv2d", "stride", stride), pair("conv2d", "dilation", dilation)
+    padding = conv_padding("conv2d", padding, weight.shape[2:] if weight.ndim == 4 else (1, 1), stride, dilation)
+    validation.check_conv2d("conv2d", input, weight, bias, stride, padding, dilation, groups)
+    return apply_conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def apply_conv2d(x, weight, bias, stride, padding, dilation, groups):
+    """:func:`conv2d` on arguments the caller has checked (`padding` as (top, bottom, left, right))."""
+    if x.ndim == 3:  # unbatched: a batch of one
+        return Conv2d.apply(x.reshape((1,) + x.shape), weight, bias, stride, padding, dilation, groups)[0]
+    return Conv2d.apply(x, weight, bias, stride, padding, dilation, groups)
+
+
+def pair(function, name, value):
+    """An int or a pair of ints as a (rows, columns) tuple of positive ints."""
+    values = (value, value) if isinstance(value, int) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, int) and v > 0 for v in values):
+        raise ValueError(f"{function}: {name} must be a positive int or a pair of them, not {value!r}")
+    return values
+
+
+def conv_padding(function, padding, kernel_size, stride, dilation):
+    """The zeros to add, (top, bottom, left, right), from an int, a pair, "valid" or "same"."""
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{function}: padding='same' is not supported for strided convolutions "
+                             f"(stride {stride})")
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+        return (totals[0] // 2, totals[0] - totals[0] // 2, totals[1] // 2, totals[1] - totals[1] // 2)
+    if isinstance(padding, str):
+        raise ValueError(f"{function}: padding must be 'valid', 'same', an int or a pair, not {padding!r}")
+    rows, columns = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    if not all(isinstance(v, int) and v >= 0 for v in (rows, columns)):
+        raise ValueError(f"{function}: padding must be a non-negative int or a pair of them, not {padding!r}")
+    return (rows, rows, columns, columns)
 
 
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):

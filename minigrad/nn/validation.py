@@ -66,6 +66,34 @@ def check_batch_norm(layer, x, num_features, use_batch_statistics):
                          f"{x.shape}")
 
 
+def check_conv2d(layer, x, weight, bias, stride, padding, dilation, groups):
+    """The input (N, C, H, W) or (C, H, W) against a weight (O, C/groups, KH, KW); padding (top, bottom, left,
+    right)."""
+    require_tensor(layer, x)
+    if weight.ndim != 4:
+        raise ValueError(f"{layer}: expected a 4-D weight (out_channels, in_channels/groups, kH, kW), got shape "
+                         f"{weight.shape}")
+    out_channels, group_channels, kh, kw = weight.shape
+    if not isinstance(groups, int) or groups < 1 or out_channels % groups:
+        raise ValueError(f"{layer}: groups ({groups}) must be a positive int dividing out_channels "
+                         f"({out_channels}, weight shape {weight.shape})")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{layer}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input (C, H, W), got an "
+                         f"input of shape {x.shape}")
+    channels, height, width = x.shape[-3:]
+    if channels != group_channels * groups:
+        raise ValueError(f"{layer}: expected an input with {group_channels * groups} channels (weight shape "
+                         f"{weight.shape} with groups={groups}), got an input of shape {x.shape}; groups must "
+                         "divide the input channels")
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"{layer}: bias has shape {bias.shape} but weight {weight.shape} needs ({out_channels},)")
+    padded = (height + padding[0] + padding[1], width + padding[2] + padding[3])
+    extent = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    if padded[0] < extent[0] or padded[1] < extent[1]:
+        raise ValueError(f"{layer}: the kernel ({kh}x{kw}, dilation {dilation}, spanning {extent[0]}x{extent[1]}) "
+                         f"is larger than the padded input ({padded[0]}x{padded[1]}, input shape {x.shape})")
+
+
 def check_momentum(layer, momentum):
     """BatchNorm's momentum, when it updates running statistics."""
     if not isinstance(momentum, (int, float)):

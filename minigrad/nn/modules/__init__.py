@@ -2,6 +2,7 @@
 
 from minigrad.nn.modules.activation import (GELU, Dropout, Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid,
                                             SiLU, Softmax, Tanh)
+from minigrad.nn.modules.conv import Conv2d
 from minigrad.nn.modules.container import ModuleDict, ModuleList, ParameterList, Sequential
 from minigrad.nn.modules.linear import Linear
 from minigrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
@@ -11,7 +12,7 @@ from minigrad.nn.modules.module import Module, Parameter
 from minigrad.nn.modules.normalization import BatchNorm1d, LayerNorm
 from minigrad.nn.modules.rnn import RNN, LayerNormRNNCell, RNNCell
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "Linear", "LayerNorm",
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "Linear", "Conv2d", "LayerNorm",
            "BatchNorm1d", "RNNCell", "LayerNormRNNCell", "RNN", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
            "GELU", "SiLU", "LeakyReLU", "Identity", "Flatten", "Dropout", "CrossEntropyLoss", "NLLLoss", "MSELoss",
            "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "LSTMCell", "LayerNormLSTMCell", "LSTM"]
