@@ -50,6 +50,14 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return _affine(normalized, weight, bias, per_channel)
 
 
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    rows = x.reshape(x.shape[0], num_groups, -1)
+    centered = rows - rows.mean(axis=2, keepdims=True)
+    variance = (centered * centered).mean(axis=2, keepdims=True)
+    normalized = (centered / (variance + eps).sqrt()).reshape(x.shape)
+    return _affine(normalized, weight, bias, (1, x.shape[1]) + (1,) * (x.ndim - 2))
+
+
 def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
     """im2col from slices: pad with concatenated zeros, one strided slice per kernel offset, stacked, then one
     batched matmul per group (the arguments as :class:`minigrad.nn.ops.Conv2d` takes them)."""

@@ -11,8 +11,7 @@ from minigrad import ops
 from minigrad.backends import get_array_module
 from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
-from minigrad.nn.ops import BatchNorm, CrossEntropy, LayerNorm, Linear, LogSoftmax, MSELoss, RNNCell, Softmax, fast
-from minigrad.nn.ops.conv import Conv2d
+from minigrad.nn.ops import BatchNorm, Conv2d, CrossEntropy, GroupNorm, LayerNorm, Linear, LogSoftmax, MSELoss, RNNCell, Softmax, fast
 from minigrad.nn.ops.dropout import Dropout
 from minigrad.nn.ops.elementwise_losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
                                                 L1Loss)
@@ -52,7 +51,8 @@ def apply_layer_norm(x, normalized_shape, weight, bias, eps):
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    """Batch normalization of x of shape (N, C) or (N, C, L) per channel, as ``torch.nn.functional.batch_norm``.
+    """Batch normalization of x of shape (N, C), (N, C, L) or (N, C, H, W) per channel, as
+    ``torch.nn.functional.batch_norm`` (statistics over every axis but the channel axis).
 
     training=True: normalize with the batch statistics and, if running_mean/running_var are Tensors, update
     them in place with `momentum`. training=False: normalize with running_mean and running_var.
@@ -65,7 +65,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if not training and running_mean is None:
         raise ValueError(f"{layer}: running_mean and running_var must be given in evaluation mode "
                          "(training=False); use training=True to normalize with the batch's statistics")
-    validation.check_batch_norm(layer, x, channels, training)
+    validation.check_batch_norm(layer, x, channels, training, dims=(2, 3, 4))
     if training and running_mean is not None:
         validation.check_momentum(layer, momentum)
     for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
@@ -126,6 +126,18 @@ def conv_padding(function, padding, kernel_size, stride, dilation):
     if not all(isinstance(v, int) and v >= 0 for v in (rows, columns)):
         raise ValueError(f"{function}: padding must be a non-negative int or a pair of them, not {padding!r}")
     return (rows, rows, columns, columns)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002  (PyTorch's name)
+    """Normalize x (N, C, *) per example over groups of C / num_groups consecutive channels (and all positions),
+    then scale and shift per channel by weight and bias (C,), as ``torch.nn.functional.group_norm``."""
+    validation.check_group_norm("group_norm", input, num_groups, weight, bias)
+    return apply_group_norm(input, num_groups, weight, bias, eps)
+
+
+def apply_group_norm(x, num_groups, weight, bias, eps):
+    """:func:`group_norm` on arguments the caller has checked."""
+    return GroupNorm.apply(x, weight, bias, num_groups, eps)
 
 
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):

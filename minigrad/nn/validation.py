@@ -52,11 +52,16 @@ def check_layer_norm(layer, x, normalized_shape, weight, bias):
                              f"{normalized_shape}")
 
 
-def check_batch_norm(layer, x, num_features, use_batch_statistics):
+BATCH_NORM_INPUTS = {2: "a 2-D input (N, C)", 3: "a 3-D input (N, C, L)", 4: "a 4-D input (N, C, H, W)"}
+
+
+def check_batch_norm(layer, x, num_features, use_batch_statistics, dims=(2, 3)):
+    """x of one of the numbers of dimensions `dims` (BatchNorm1d: 2 or 3, BatchNorm2d: 4) with num_features
+    channels in dimension 1."""
     require_tensor(layer, x)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{layer}: expected a 2-D input (N, C) or a 3-D input (N, C, L), got an input of shape "
-                         f"{x.shape}")
+    if x.ndim not in dims:
+        expected = " or ".join(BATCH_NORM_INPUTS[d] for d in dims)
+        raise ValueError(f"{layer}: expected {expected}, got an input of shape {x.shape}")
     if x.shape[1] != num_features:
         raise ValueError(f"{layer}: expected {num_features} channels in dimension 1, got an input of shape "
                          f"{x.shape}")
@@ -92,6 +97,23 @@ def check_conv2d(layer, x, weight, bias, stride, padding, dilation, groups):
     if padded[0] < extent[0] or padded[1] < extent[1]:
         raise ValueError(f"{layer}: the kernel ({kh}x{kw}, dilation {dilation}, spanning {extent[0]}x{extent[1]}) "
                          f"is larger than the padded input ({padded[0]}x{padded[1]}, input shape {x.shape})")
+
+
+def check_group_norm(layer, x, num_groups, weight, bias, num_channels=None):
+    require_tensor(layer, x)
+    if x.ndim < 2:
+        raise ValueError(f"{layer}: expected an input of shape (N, C, *), got an input of shape {x.shape}")
+    channels = x.shape[1]
+    if num_channels is not None and channels != num_channels:
+        raise ValueError(f"{layer}: expected {num_channels} channels in dimension 1, got an input of shape "
+                         f"{x.shape}")
+    if not isinstance(num_groups, int) or num_groups < 1 or channels % num_groups:
+        raise ValueError(f"{layer}: num_groups ({num_groups}) must be a positive int dividing the number of "
+                         f"channels ({channels}, input shape {x.shape})")
+    for name, parameter in (("weight", weight), ("bias", bias)):
+        if parameter is not None and parameter.shape != (channels,):
+            raise ValueError(f"{layer}: {name} has shape {parameter.shape}, expected ({channels},) for an input "
+                             f"of shape {x.shape}")
 
 
 def check_momentum(layer, momentum):

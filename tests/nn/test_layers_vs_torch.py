@@ -38,12 +38,14 @@ def test_layer_norm(normalized_shape, shape, affine, bias):
 BATCH_NORM_SETTINGS = [dict(), dict(momentum=None), dict(track_running_stats=False), dict(affine=False)]
 
 
-@pytest.mark.parametrize("shape", [(6, 4), (5, 4, 3)])
+@pytest.mark.parametrize("shape", [(6, 4), (5, 4, 3), (3, 4, 3, 5)])
 @pytest.mark.parametrize("settings", BATCH_NORM_SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_batch_norm_training_then_eval(shape, settings):
-    """Several training steps (outputs, gradients and running statistics), then evaluation mode."""
-    layer = nn.BatchNorm1d(4, **settings)
-    reference = torch.nn.BatchNorm1d(4, **settings).double()
+    """Several training steps (outputs, gradients and running statistics), then evaluation mode; BatchNorm1d
+    for (N, C) and (N, C, L), BatchNorm2d for (N, C, H, W)."""
+    name = "BatchNorm2d" if len(shape) == 4 else "BatchNorm1d"
+    layer = getattr(nn, name)(4, **settings)
+    reference = getattr(torch.nn, name)(4, **settings).double()
     perturb_parameters(layer)
     copy_weights_to_torch(layer, reference)
     for step in range(4):

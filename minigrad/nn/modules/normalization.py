@@ -1,10 +1,12 @@
-"""``LayerNorm`` and ``BatchNorm1d`` (the math and its backward are in :mod:`minigrad.nn.ops.layer_norm` and
-:mod:`minigrad.nn.ops.batch_norm`).
+"""``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d`` and ``GroupNorm`` (the math and the backward are in
+:mod:`minigrad.nn.ops.layer_norm`, :mod:`minigrad.nn.ops.batch_norm` and :mod:`minigrad.nn.ops.group_norm`).
 
-The two differ only in which numbers share a mean and a variance. LayerNorm normalizes each example over its
+They differ only in which numbers share a mean and a variance. LayerNorm normalizes each example over its
 features, so an example's output does not depend on the rest of the batch, and training and evaluation compute
-the same thing. BatchNorm1d normalizes each feature over the batch, so in training an example's output depends
-on the batch it came in, and evaluation needs running averages of the statistics instead.
+the same thing. BatchNorm normalizes each feature (each channel, for images) over the batch, so in training an
+example's output depends on the batch it came in, and evaluation needs running averages of the statistics
+instead. GroupNorm normalizes each example over groups of channels: LayerNorm's independence of the batch, with
+several statistics per example instead of one.
 """
 
 from minigrad import int64
@@ -50,6 +52,8 @@ class BatchNorm1d(Module):
     ``bias=False`` keeps only the gain (PyTorch 2.13's keyword).
     """
 
+    input_dims = (2, 3)  # the numbers of dimensions of the inputs it takes
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
         super().__init__()
         self.num_features = int(num_features)
@@ -67,7 +71,8 @@ class BatchNorm1d(Module):
 
     def forward(self, x):
         use_batch_statistics = self.training or self.running_mean is None
-        validation.check_batch_norm(validation.Described(self), x, self.num_features, use_batch_statistics)
+        validation.check_batch_norm(validation.Described(self), x, self.num_features, use_batch_statistics,
+                                    self.input_dims)
         updates_running_stats = self.training and self.track_running_stats
         momentum = self.momentum
         if updates_running_stats and momentum is None:
@@ -83,3 +88,36 @@ class BatchNorm1d(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalization of images (N, C, H, W) over N, H and W, per channel C: BatchNorm1d's layer (the same
+    buffers, modes and fused op) for 4-D inputs. In a convolutional network a channel is one feature detector
+    applied at every position, so all its positions share one mean and one variance."""
+
+    input_dims = (4,)
+
+
+class GroupNorm(Module):
+    """Normalize each example of (N, C, *) over groups of C / num_groups consecutive channels and all positions,
+    then a gain ``weight`` (starts at 1) and a shift ``bias`` (at 0) per channel; ``affine=False`` drops both.
+    num_groups=1 is LayerNorm over (C, H, W) with per-channel parameters; num_groups=C is InstanceNorm.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        self.register_parameter("weight", Parameter(ones(self.num_channels)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(self.num_channels)) if affine else None)
+
+    def forward(self, x):
+        validation.check_group_norm(validation.Described(self), x, self.num_groups, self.weight, self.bias,
+                                    self.num_channels)
+        return F.apply_group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
