@@ -11,7 +11,8 @@ from minigrad import ops
 from minigrad.backends import get_array_module
 from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
-from minigrad.nn.ops import BatchNorm, Conv2d, CrossEntropy, GroupNorm, LayerNorm, Linear, LogSoftmax, MSELoss, RNNCell, Softmax, fast
+from minigrad.nn.ops import (AvgPool2d, BatchNorm, Conv2d, CrossEntropy, GroupNorm, LayerNorm, Linear, LogSoftmax,
+                             MaxPool2d, MSELoss, RNNCell, Softmax, fast)
 from minigrad.nn.ops.dropout import Dropout
 from minigrad.nn.ops.elementwise_losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
                                                 L1Loss)
@@ -126,6 +127,44 @@ def conv_padding(function, padding, kernel_size, stride, dilation):
     if not all(isinstance(v, int) and v >= 0 for v in (rows, columns)):
         raise ValueError(f"{function}: padding must be a non-negative int or a pair of them, not {padding!r}")
     return (rows, rows, columns, columns)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):  # noqa: A002  (PyTorch's name)
+    """The maximum of each kernel_size window of input (N, C, H, W) or (C, H, W), moved by stride (default:
+    kernel_size), over the input padded with -inf; the gradient goes to each window's arg-max (the first, on ties)."""
+    kernel_size, stride, padding = pool_geometry("max_pool2d", input, kernel_size, stride, padding)
+    return _unbatched(MaxPool2d, input, kernel_size, stride, padding)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):  # noqa: A002
+    """The mean of each kernel_size window of input (N, C, H, W) or (C, H, W), moved by stride (default:
+    kernel_size), over the input padded with zeros; the divisor counts the padding unless count_include_pad=False."""
+    kernel_size, stride, padding = pool_geometry("avg_pool2d", input, kernel_size, stride, padding)
+    return _unbatched(AvgPool2d, input, kernel_size, stride, padding, bool(count_include_pad))
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    """The mean over each channel's positions; only output_size 1 (or (1, 1)), global average pooling."""
+    if pair("adaptive_avg_pool2d", "output_size", output_size) != (1, 1):
+        raise ValueError(f"adaptive_avg_pool2d: only output_size 1 is supported, not {output_size!r}")
+    validation.check_pool("adaptive_avg_pool2d", input, (1, 1), (0, 0))
+    return input.mean(axis=(-2, -1), keepdims=True)
+
+
+def pool_geometry(function, x, kernel_size, stride, padding):
+    """(kernel_size, stride, padding) as pairs, checked against x."""
+    kernel_size = pair(function, "kernel_size", kernel_size)
+    stride = kernel_size if stride is None or stride == () else pair(function, "stride", stride)
+    padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    validation.check_pool(function, x, kernel_size, padding)
+    return kernel_size, stride, padding
+
+
+def _unbatched(op, x, *arguments):
+    """op on x, with an unbatched (C, H, W) input as a batch of one."""
+    if x.ndim == 3:
+        return op.apply(x.reshape((1,) + x.shape), *arguments)[0]
+    return op.apply(x, *arguments)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002  (PyTorch's name)

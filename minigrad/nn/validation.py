@@ -99,6 +99,20 @@ def check_conv2d(layer, x, weight, bias, stride, padding, dilation, groups):
                          f"is larger than the padded input ({padded[0]}x{padded[1]}, input shape {x.shape})")
 
 
+def check_pool(layer, x, kernel_size, padding):
+    require_tensor(layer, x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{layer}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input (C, H, W), got an "
+                         f"input of shape {x.shape}")
+    if len(padding) != 2 or any(not isinstance(p, int) or p < 0 or 2 * p > k for p, k in zip(padding, kernel_size)):
+        raise ValueError(f"{layer}: padding {padding} must be non-negative and at most half the kernel size "
+                         f"{kernel_size}")
+    height, width = x.shape[-2] + 2 * padding[0], x.shape[-1] + 2 * padding[1]
+    if height < kernel_size[0] or width < kernel_size[1]:
+        raise ValueError(f"{layer}: the kernel {kernel_size[0]}x{kernel_size[1]} is larger than the padded input "
+                         f"({height}x{width}, input shape {x.shape})")
+
+
 def check_group_norm(layer, x, num_groups, weight, bias, num_channels=None):
     require_tensor(layer, x)
     if x.ndim < 2:
