@@ -358,7 +358,8 @@ CONV_SHAPE = (32, 16, 28, 28)  # N, C, H, W; 32 output channels, 3x3 kernel, pad
 def _conv_arrays():
     rng = numpy.random.default_rng(0)
     n, channels = CONV_SHAPE[:2]
-    return (rng.standard_normal(CONV_SHAPE).astype(FLOAT), 0.1 * rng.standard_normal((32, channels, 3, 3)).astype(FLOAT),
+    return (rng.standard_normal(CONV_SHAPE).astype(FLOAT),
+            0.1 * rng.standard_normal((32, channels, 3, 3)).astype(FLOAT),
             rng.standard_normal(32).astype(FLOAT), rng.standard_normal((n, 32) + CONV_SHAPE[2:]).astype(FLOAT))
 
 

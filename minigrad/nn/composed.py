@@ -66,7 +66,8 @@ def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(
     top, bottom, left, right = padding
     rows = [minigrad.zeros(n, channels, size, width, dtype=x.dtype, backend=x.backend) for size in (top, bottom)]
     x = minigrad.concatenate([rows[0], x, rows[1]], axis=2)
-    columns = [minigrad.zeros(n, channels, x.shape[2], size, dtype=x.dtype, backend=x.backend) for size in (left, right)]
+    columns = [minigrad.zeros(n, channels, x.shape[2], size, dtype=x.dtype, backend=x.backend)
+               for size in (left, right)]
     x = minigrad.concatenate([columns[0], x, columns[1]], axis=3)
     p = (x.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     q = (x.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1

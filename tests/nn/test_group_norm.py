@@ -10,7 +10,8 @@ from minigrad import nn
 from minigrad.nn import functional as F
 from minigrad.nn import ops
 from tests.helpers import assert_close, to_torch
-from tests.nn.reference import compare_calls, copy_weights_to_torch, perturb_parameters, random_inputs
+from tests.nn.reference import (compare_calls, copy_weights_to_torch, perturb_parameters, random_inputs,
+                                train_then_evaluate)
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +42,26 @@ def test_group_norm_family_relation():
     every_channel = F.group_norm(minigrad.tensor(x), 4)
     assert_close(every_channel, torch.nn.functional.instance_norm(to_torch(x)))
     assert not numpy.allclose(one_group.numpy(), every_channel.numpy())  # the two differ on this input
+
+
+INSTANCE_NORM_SETTINGS = [dict(), dict(affine=True), dict(track_running_stats=True),
+                          dict(affine=True, track_running_stats=True, momentum=0.3),
+                          dict(track_running_stats=True, momentum=None)]
+
+
+@pytest.mark.parametrize("settings", INSTANCE_NORM_SETTINGS,
+                         ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()) or "default")
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (4, 3, 5)])
+def test_instance_norm_2d_training_then_eval_matches_torch(settings, shape):
+    layer = perturb_parameters(nn.InstanceNorm2d(4, **settings))
+    reference = copy_weights_to_torch(layer, torch.nn.InstanceNorm2d(4, **settings).double())
+    train_then_evaluate(layer, reference, shape, steps=3)
+
+
+def test_instance_norm_is_group_norm_with_a_group_per_channel():
+    x = minigrad.tensor(random_inputs((2, 3, 4, 4), scale=2.0)[0], requires_grad=True)
+    assert_close(nn.InstanceNorm2d(3)(x), nn.GroupNorm(3, 3, affine=False)(x))
+    assert nn.InstanceNorm2d(3)(x).grad_fn.function is ops.GroupNorm
 
 
 def test_batch_norm_2d_rejects_other_inputs_and_the_functional_takes_images():

@@ -9,7 +9,8 @@ import minigrad
 from minigrad import nn
 from minigrad.nn import functional as F
 from tests.helpers import assert_close, host
-from tests.nn.reference import compare_calls, copy_weights_to_torch, perturb_parameters, random_inputs
+from tests.nn.reference import (compare_calls, copy_weights_to_torch, perturb_parameters, random_inputs,
+                                train_then_evaluate)
 
 
 @pytest.fixture(autouse=True)
@@ -48,19 +49,7 @@ def test_batch_norm_training_then_eval(shape, settings):
     reference = getattr(torch.nn, name)(4, **settings).double()
     perturb_parameters(layer)
     copy_weights_to_torch(layer, reference)
-    for step in range(4):
-        layer.zero_grad()
-        reference.zero_grad()
-        compare_calls(layer, reference, random_inputs(shape, seed=step, scale=2.0), seed=10 + step)
-        for key, value in reference.state_dict().items():
-            assert_close(layer.state_dict()[key], value, what=f"{key} after training step {step}")
-    layer.eval()
-    reference.eval()
-    layer.zero_grad()
-    reference.zero_grad()
-    compare_calls(layer, reference, random_inputs(shape, seed=9, scale=2.0))
-    for key, value in reference.state_dict().items():  # evaluation leaves the statistics alone
-        assert_close(layer.state_dict()[key], value, what=f"{key} after evaluation")
+    train_then_evaluate(layer, reference, shape, steps=4)
 
 
 def test_batch_norm_running_statistics_use_the_unbiased_variance():

@@ -1,5 +1,6 @@
-"""``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d`` and ``GroupNorm`` (the math and the backward are in
-:mod:`minigrad.nn.ops.layer_norm`, :mod:`minigrad.nn.ops.batch_norm` and :mod:`minigrad.nn.ops.group_norm`).
+"""``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d``, ``GroupNorm`` and ``InstanceNorm2d`` (the math and the
+backward are in :mod:`minigrad.nn.ops.layer_norm`, :mod:`minigrad.nn.ops.batch_norm` and
+:mod:`minigrad.nn.ops.group_norm`).
 
 They differ only in which numbers share a mean and a variance. LayerNorm normalizes each example over its
 features, so an example's output does not depend on the rest of the batch, and training and evaluation compute
@@ -14,6 +15,21 @@ from minigrad.creation import ones, tensor, zeros
 from minigrad.nn import functional as F
 from minigrad.nn import validation
 from minigrad.nn.modules.module import Module, Parameter
+
+
+def register_per_channel_state(module, num_features, eps, momentum, affine, track_running_stats, bias=True):
+    """BatchNorm's and InstanceNorm's settings, their gain ``weight`` (1) and shift ``bias`` (0) per channel if
+    `affine`, and the buffers ``running_mean`` (0), ``running_var`` (1) and ``num_batches_tracked`` if
+    `track_running_stats` (else None, registered so that the state_dict keys are PyTorch's either way)."""
+    module.num_features = int(num_features)
+    module.eps, module.momentum = eps, momentum
+    module.affine, module.track_running_stats = affine, track_running_stats
+    module.register_parameter("weight", Parameter(ones(module.num_features)) if affine else None)
+    module.register_parameter("bias", Parameter(zeros(module.num_features)) if affine and bias else None)
+    tracked = track_running_stats
+    module.register_buffer("running_mean", zeros(module.num_features) if tracked else None)
+    module.register_buffer("running_var", ones(module.num_features) if tracked else None)
+    module.register_buffer("num_batches_tracked", tensor(0, dtype=int64) if tracked else None)
 
 
 class LayerNorm(Module):
@@ -56,18 +72,7 @@ class BatchNorm1d(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
         super().__init__()
-        self.num_features = int(num_features)
-        self.eps, self.momentum = eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        self.register_parameter("weight", Parameter(ones(self.num_features)) if affine else None)
-        self.register_parameter("bias", Parameter(zeros(self.num_features)) if affine and bias else None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(self.num_features))
-            self.register_buffer("running_var", ones(self.num_features))
-            self.register_buffer("num_batches_tracked", tensor(0, dtype=int64))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        register_per_channel_state(self, num_features, eps, momentum, affine, track_running_stats, bias)
 
     def forward(self, x):
         use_batch_statistics = self.training or self.running_mean is None
@@ -121,3 +126,52 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class InstanceNorm2d(Module):
+    """Normalize each channel of each example of (N, C, H, W) or (C, H, W) over its H W positions: GroupNorm
+    with one group per channel, which is the fused op that runs (:mod:`minigrad.nn.ops.group_norm`).
+
+    PyTorch's defaults: ``affine=False`` (no gain or shift) and ``track_running_stats=False`` (instance
+    statistics in training and evaluation). With ``track_running_stats=True`` training also folds the batch's
+    average of the per-instance means and unbiased variances into ``running_mean`` and ``running_var`` (factor
+    `momentum`; None means 0, no update, as PyTorch, and ``num_batches_tracked`` stays 0 as there), and evaluation
+    normalizes with them (the fused BatchNorm in evaluation mode). Unlike PyTorch, which only warns when
+    affine=False, an input whose channel count is not num_features is an error.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False):
+        super().__init__()
+        register_per_channel_state(self, num_features, eps, momentum, affine, track_running_stats)
+
+    def forward(self, x):
+        layer = validation.Described(self)
+        validation.require_tensor(layer, x)
+        if x.ndim not in (3, 4):
+            raise ValueError(f"{layer}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input (C, H, W), "
+                             f"got an input of shape {x.shape}")
+        images = x if x.ndim == 4 else x.reshape((1,) + x.shape)
+        validation.check_group_norm(layer, images, self.num_features, self.weight, self.bias, self.num_features)
+        if not self.training and self.track_running_stats:
+            output = F.apply_batch_norm(images, self.running_mean, self.running_var, self.weight, self.bias, False,
+                                        0.0, self.eps)
+        else:
+            if self.track_running_stats:
+                self._update_running_statistics(images.data)
+            output = F.apply_group_norm(images, self.num_features, self.weight, self.bias, self.eps)
+        return output if x.ndim == 4 else output[0]
+
+    def _update_running_statistics(self, images):
+        """The batch's average of the per-instance means and unbiased variances, folded in with momentum:
+        bookkeeping outside the graph, as BatchNorm's update."""
+        momentum = 0.0 if self.momentum is None else self.momentum
+        count = images.shape[2] * images.shape[3]
+        mean = images.mean(axis=(2, 3))
+        variance = ((images - mean[:, :, None, None]) ** 2).sum(axis=(2, 3)) / (count - 1)
+        for buffer, batch_value in ((self.running_mean, mean), (self.running_var, variance)):
+            buffer.data *= 1 - momentum
+            buffer.data += momentum * batch_value.mean(axis=0)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")

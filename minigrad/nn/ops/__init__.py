@@ -16,4 +16,5 @@ from minigrad.nn.ops.pooling import AvgPool2d, MaxPool2d
 from minigrad.nn.ops.losses import CrossEntropy, MSELoss
 from minigrad.nn.ops.recurrent import RNNCell
 
-__all__ = ["Linear", "Conv2d", "LayerNorm", "BatchNorm", "GroupNorm", "RNNCell", "MaxPool2d", "AvgPool2d", "Softmax", "LogSoftmax", "CrossEntropy", "MSELoss"]
+__all__ = ["Linear", "Conv2d", "LayerNorm", "BatchNorm", "GroupNorm", "RNNCell", "MaxPool2d", "AvgPool2d", "Softmax",
+           "LogSoftmax", "CrossEntropy", "MSELoss"]

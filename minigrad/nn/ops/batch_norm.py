@@ -31,8 +31,9 @@ class BatchNorm(Function):
     """Batch normalization of x of shape (N, C), (N, C, L) or (N, C, H, W), per channel C.
 
     ``use_batch_statistics=True`` (training, or no running statistics at all): normalize with the batch's mean
-    and biased variance over every axis but 1, (0,), (0, 2) or (0, 2, 3); if running_mean and running_var are given, forward also
-    folds the batch statistics into them, in place, as PyTorch does (see update_running_statistics).
+    and biased variance over every axis but 1, (0,), (0, 2) or (0, 2, 3); if running_mean and running_var are
+    given, forward also folds the batch statistics into them, in place, as PyTorch does (see
+    update_running_statistics).
     ``use_batch_statistics=False`` (evaluation): normalize with running_mean and running_var.
     """
 

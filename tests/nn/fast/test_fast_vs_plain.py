@@ -1,8 +1,8 @@
 """Every fast subclass against the plain class it replaces, and the one line that chooses between them.
 
 The plain LayerNorm and BatchNorm (BatchNorm on (N, C), (N, C, L) and (N, C, H, W)) are the ops a student reads;
-each class in minigrad.nn.ops.fast must compute the same function: the output, every gradient and the running statistics to 1e-12 in float64 and 1e-5 in
-float32, and pass gradcheck itself.
+each class in minigrad.nn.ops.fast must compute the same function: the output, every gradient and the running
+statistics to 1e-12 in float64 and 1e-5 in float32, and pass gradcheck itself.
 """
 
 import numpy
