@@ -64,6 +64,22 @@ def test_instance_norm_is_group_norm_with_a_group_per_channel():
     assert nn.InstanceNorm2d(3)(x).grad_fn.function is ops.GroupNorm
 
 
+def test_instance_norm_2d_on_the_strict_backend_gives_numpys_numbers():
+    x = random_inputs((2, 3, 4, 5), seed=4)[0]
+    results = {}
+    for backend in ("numpy", "strict"):
+        with minigrad.use_backend(backend):
+            layer = nn.InstanceNorm2d(3, affine=True, track_running_stats=True)
+            leaf = minigrad.tensor(x, requires_grad=True)
+            output = layer(leaf)
+            output.backward(minigrad.tensor(numpy.random.default_rng(1).standard_normal(output.shape)))
+            layer.eval()
+            assert output.backend == backend
+            results[backend] = [output, leaf.grad, layer.weight.grad, layer.running_var, layer(leaf)]
+    for actual, expected in zip(results["strict"], results["numpy"]):
+        assert_close(actual, expected, atol=1e-12)
+
+
 def test_batch_norm_2d_rejects_other_inputs_and_the_functional_takes_images():
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3.*expected a 4-D input \(N, C, H, W\)"):
         nn.BatchNorm2d(3)(minigrad.tensor(numpy.zeros((2, 3, 4))))

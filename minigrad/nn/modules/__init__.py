@@ -16,6 +16,5 @@ from minigrad.nn.modules.rnn import RNN, LayerNormRNNCell, RNNCell
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "Linear", "Conv2d",
            "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "MaxPool2d", "AvgPool2d",
            "AdaptiveAvgPool2d", "RNNCell", "LayerNormRNNCell", "RNN", "ReLU", "Tanh", "Sigmoid", "Softmax",
-           "LogSoftmax",
-           "GELU", "SiLU", "LeakyReLU", "Identity", "Flatten", "Dropout", "CrossEntropyLoss", "NLLLoss", "MSELoss",
+           "LogSoftmax", "GELU", "SiLU", "LeakyReLU", "Identity", "Flatten", "Dropout", "CrossEntropyLoss", "NLLLoss", "MSELoss",
            "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "LSTMCell", "LayerNormLSTMCell", "LSTM"]
