@@ -10,7 +10,7 @@ from minigrad import nn
 from minigrad.nn import composed as C
 from minigrad.nn import functional as F
 from minigrad.nn import ops
-from tests.helpers import assert_close
+from tests.helpers import assert_close, to_torch
 from tests.nn.reference import compare_calls, copy_weights_to_torch, random_inputs
 
 # (input shape, weight shape, keyword arguments)
@@ -64,6 +64,28 @@ def test_conv2d_default_initialization_has_pytorch_bounds():
     for parameter in (layer.weight, layer.bias):
         values = parameter.detach().numpy()
         assert values.min() >= -bound and values.max() <= bound and values.max() > 0.8 * bound
+
+
+BATCHED_NUMERIC_PADDING = [s for s in SETTINGS if len(s[0]) == 4 and not isinstance(s[2].get("padding", 0), str)]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, settings", BATCHED_NUMERIC_PADDING)
+def test_the_input_gradient_is_the_transposed_convolution_of_the_output_gradient(x_shape, w_shape, settings):
+    """The docstring's claim, against torch's conv_transpose2d (output_padding: rows no window reached)."""
+    x, w = (minigrad.tensor(a, requires_grad=True) for a in random_inputs(x_shape, w_shape, seed=5))
+    output = F.conv2d(x, w, **settings)
+    upstream = numpy.random.default_rng(6).standard_normal(output.shape)
+    output.backward(upstream)
+    stride = F.pair("", "", settings.get("stride", 1))
+    dilation = F.pair("", "", settings.get("dilation", 1))
+    padding = settings.get("padding", 0)
+    padding = (padding, padding) if isinstance(padding, int) else padding
+    reached = [dilation[k] * (w_shape[2 + k] - 1) + 1 + stride[k] * (output.shape[2 + k] - 1) for k in (0, 1)]
+    leftover = tuple(x_shape[2 + k] + 2 * padding[k] - reached[k] for k in (0, 1))
+    expected = torch.nn.functional.conv_transpose2d(to_torch(upstream), to_torch(w.detach()), stride=stride,
+                                                    padding=padding, output_padding=leftover,
+                                                    groups=settings.get("groups", 1), dilation=dilation)
+    assert_close(x.grad, expected)
 
 
 def _leaves(shapes, seed=0):

@@ -29,8 +29,9 @@ Backward, from g = dL/dy (N, O, P, Q), reading the same sum the other way:
                       -> dcols[n, g] = W_g^T @ g[n, g], then every column is added back where it was read from
                          (col2im: dx[:, :, d i : ... : s, d j : ... : s] += dcols[:, :, i, j])
 
-That last step is a transposed convolution of dL/dy: g spread out with stride s (zeros in between), correlated with
-the kernel flipped in i and j and its in/out channels swapped. Reading it as "add each column back where forward
+That last step is a transposed convolution of dL/dy: g spread out with stride s (s - 1 zeros between its
+entries), padded by d (K - 1) on each side (and by the rows and columns no window reached), correlated with the kernel dilated by d, flipped in i and j, and with
+its in and out channels swapped (within each group). Reading it as "add each column back where forward
 read it" is the same sum without building the spread-out g. Finally the padding is cut off: positions of the
 padded input that were zeros get gradients, but they are no inputs.
 """
