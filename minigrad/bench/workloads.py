@@ -350,9 +350,54 @@ def mlp_cases(quick):
     return [Case("digits MLP epoch (BN, batch 32)", "64-256-256-10", {"minigrad": _mlp_minigrad, "torch": _mlp_torch})]
 
 
+# --- 5. convolution: one 3x3 layer forward and backward -----------------------------------------------------------
+
+CONV_SHAPE = (32, 16, 28, 28)  # N, C, H, W; 32 output channels, 3x3 kernel, padding 1
+
+
+def _conv_arrays():
+    rng = numpy.random.default_rng(0)
+    n, channels = CONV_SHAPE[:2]
+    return (rng.standard_normal(CONV_SHAPE).astype(FLOAT),
+            0.1 * rng.standard_normal((32, channels, 3, 3)).astype(FLOAT),
+            rng.standard_normal(32).astype(FLOAT), rng.standard_normal((n, 32) + CONV_SHAPE[2:]).astype(FLOAT))
+
+
+def _conv_minigrad():
+    import minigrad
+    from minigrad.nn import functional as F
+    *leaves, upstream = _conv_arrays()
+    x, weight, bias = (minigrad.tensor(a, requires_grad=True) for a in leaves)
+    upstream = minigrad.tensor(upstream)
+
+    def call():
+        for leaf in (x, weight, bias):
+            leaf.grad = None
+        F.conv2d(x, weight, bias, padding=1).backward(upstream)
+    return call
+
+
+def _conv_torch():
+    import torch
+    x, weight, bias, upstream = (torch.tensor(a) for a in _conv_arrays())
+    for leaf in (x, weight, bias):
+        leaf.requires_grad_(True)
+
+    def call():
+        for leaf in (x, weight, bias):
+            leaf.grad = None
+        torch.nn.functional.conv2d(x, weight, bias, padding=1).backward(upstream)
+    return call
+
+
+def conv_cases(quick):
+    return [Case("conv2d fwd+bwd (3x3, padding 1)", "32x16x28x28->32",
+                 {"minigrad": _conv_minigrad, "torch": _conv_torch})]
+
+
 def all_cases(quick=False):
     return (engine_overhead_cases(quick) + normalization_cases("layernorm", quick)
-            + normalization_cases("batchnorm", quick) + rnn_cases(quick) + mlp_cases(quick))
+            + normalization_cases("batchnorm", quick) + rnn_cases(quick) + mlp_cases(quick) + conv_cases(quick))
 
 
 def find_case(case_id, quick=False):

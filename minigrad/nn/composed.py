@@ -50,6 +50,35 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return _affine(normalized, weight, bias, per_channel)
 
 
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    rows = x.reshape(x.shape[0], num_groups, -1)
+    centered = rows - rows.mean(axis=2, keepdims=True)
+    variance = (centered * centered).mean(axis=2, keepdims=True)
+    normalized = (centered / (variance + eps).sqrt()).reshape(x.shape)
+    return _affine(normalized, weight, bias, (1, x.shape[1]) + (1,) * (x.ndim - 2))
+
+
+def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    """im2col from slices: pad with concatenated zeros, one strided slice per kernel offset, stacked, then one
+    batched matmul per group (the arguments as :class:`minigrad.nn.ops.Conv2d` takes them)."""
+    n, channels, height, width = x.shape
+    out_channels, _, kh, kw = weight.shape
+    top, bottom, left, right = padding
+    rows = [minigrad.zeros(n, channels, size, width, dtype=x.dtype, backend=x.backend) for size in (top, bottom)]
+    x = minigrad.concatenate([rows[0], x, rows[1]], axis=2)
+    columns = [minigrad.zeros(n, channels, x.shape[2], size, dtype=x.dtype, backend=x.backend)
+               for size in (left, right)]
+    x = minigrad.concatenate([columns[0], x, columns[1]], axis=3)
+    p = (x.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    q = (x.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    slices = [x[:, :, dilation[0] * i:dilation[0] * i + stride[0] * (p - 1) + 1:stride[0],
+                dilation[1] * j:dilation[1] * j + stride[1] * (q - 1) + 1:stride[1]]
+              for i in range(kh) for j in range(kw)]
+    cols = minigrad.stack(slices, axis=2).reshape(n, groups, -1, p * q)  # (N, G, (C/G) KH KW, P Q)
+    output = (weight.reshape(groups, out_channels // groups, -1) @ cols).reshape(n, out_channels, p, q)
+    return output if bias is None else output + bias.reshape(1, out_channels, 1, 1)
+
+
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     if h is None:
         hidden_size = w_ih.shape[0]

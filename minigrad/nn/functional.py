@@ -11,7 +11,8 @@ from minigrad import ops
 from minigrad.backends import get_array_module
 from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
-from minigrad.nn.ops import BatchNorm, CrossEntropy, LayerNorm, Linear, LogSoftmax, MSELoss, RNNCell, Softmax, fast
+from minigrad.nn.ops import (AvgPool2d, BatchNorm, Conv2d, CrossEntropy, GroupNorm, LayerNorm, Linear, LogSoftmax,
+                             MaxPool2d, MSELoss, RNNCell, Softmax, fast)
 from minigrad.nn.ops.dropout import Dropout
 from minigrad.nn.ops.elementwise_losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
                                                 L1Loss)
@@ -51,7 +52,8 @@ def apply_layer_norm(x, normalized_shape, weight, bias, eps):
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    """Batch normalization of x of shape (N, C) or (N, C, L) per channel, as ``torch.nn.functional.batch_norm``.
+    """Batch normalization of x of shape (N, C), (N, C, L) or (N, C, H, W) per channel, as
+    ``torch.nn.functional.batch_norm`` (statistics over every axis but the channel axis).
 
     training=True: normalize with the batch statistics and, if running_mean/running_var are Tensors, update
     them in place with `momentum`. training=False: normalize with running_mean and running_var.
@@ -64,7 +66,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if not training and running_mean is None:
         raise ValueError(f"{layer}: running_mean and running_var must be given in evaluation mode "
                          "(training=False); use training=True to normalize with the batch's statistics")
-    validation.check_batch_norm(layer, x, channels, training)
+    validation.check_batch_norm(layer, x, channels, training, dims=(2, 3, 4))
     if training and running_mean is not None:
         validation.check_momentum(layer, momentum)
     for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
@@ -79,6 +81,102 @@ def apply_batch_norm(x, running_mean, running_var, weight, bias, training, momen
     """:func:`batch_norm` on arguments the caller has checked."""
     op = fast.implementation(BatchNorm, x, weight, bias, running_mean, running_var)  # or a faster subclass
     return op.apply(x, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002  (PyTorch's name)
+    """2-D convolution (cross-correlation) of input (N, C, H, W) or unbatched (C, H, W) with weight
+    (O, C/groups, KH, KW), plus bias (O,), as ``torch.nn.functional.conv2d``.
+
+    stride, dilation: an int or a pair (rows, columns); padding: an int, a pair, "valid" (none) or "same"
+    (output as large as the input, stride 1 only; an odd total goes to the bottom and right, as PyTorch).
+    """
+    stride, dilation = pair("conv2d", "stride", stride), pair("conv2d", "dilation", dilation)
+    padding = conv_padding("conv2d", padding, weight.shape[2:] if weight.ndim == 4 else (1, 1), stride, dilation)
+    validation.check_conv2d("conv2d", input, weight, bias, stride, padding, dilation, groups)
+    return apply_conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def apply_conv2d(x, weight, bias, stride, padding, dilation, groups):
+    """:func:`conv2d` on arguments the caller has checked (`padding` as (top, bottom, left, right))."""
+    if x.ndim == 3:  # unbatched: a batch of one
+        return Conv2d.apply(x.reshape((1,) + x.shape), weight, bias, stride, padding, dilation, groups)[0]
+    return Conv2d.apply(x, weight, bias, stride, padding, dilation, groups)
+
+
+def pair(function, name, value):
+    """An int or a pair of ints as a (rows, columns) tuple of positive ints."""
+    values = (value, value) if isinstance(value, int) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, int) and v > 0 for v in values):
+        raise ValueError(f"{function}: {name} must be a positive int or a pair of them, not {value!r}")
+    return values
+
+
+def conv_padding(function, padding, kernel_size, stride, dilation):
+    """The zeros to add, (top, bottom, left, right), from an int, a pair, "valid" or "same"."""
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{function}: padding='same' is not supported for strided convolutions "
+                             f"(stride {stride})")
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+        return (totals[0] // 2, totals[0] - totals[0] // 2, totals[1] // 2, totals[1] - totals[1] // 2)
+    if isinstance(padding, str):
+        raise ValueError(f"{function}: padding must be 'valid', 'same', an int or a pair, not {padding!r}")
+    rows, columns = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    if not all(isinstance(v, int) and v >= 0 for v in (rows, columns)):
+        raise ValueError(f"{function}: padding must be a non-negative int or a pair of them, not {padding!r}")
+    return (rows, rows, columns, columns)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):  # noqa: A002  (PyTorch's name)
+    """The maximum of each kernel_size window of input (N, C, H, W) or (C, H, W), moved by stride (default:
+    kernel_size), over the input padded with -inf; the gradient goes to each window's arg-max (the first, on ties)."""
+    kernel_size, stride, padding = pool_geometry("max_pool2d", input, kernel_size, stride, padding)
+    return _unbatched(MaxPool2d, input, kernel_size, stride, padding)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):  # noqa: A002
+    """The mean of each kernel_size window of input (N, C, H, W) or (C, H, W), moved by stride (default:
+    kernel_size), over the input padded with zeros; the divisor counts the padding unless count_include_pad=False."""
+    kernel_size, stride, padding = pool_geometry("avg_pool2d", input, kernel_size, stride, padding)
+    return _unbatched(AvgPool2d, input, kernel_size, stride, padding, bool(count_include_pad))
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    """The mean over each channel's positions; only output_size 1 (or (1, 1)), global average pooling."""
+    if pair("adaptive_avg_pool2d", "output_size", output_size) != (1, 1):
+        raise ValueError(f"adaptive_avg_pool2d: only output_size 1 is supported, not {output_size!r}")
+    validation.check_pool("adaptive_avg_pool2d", input, (1, 1), (0, 0))
+    return input.mean(axis=(-2, -1), keepdims=True)
+
+
+def pool_geometry(function, x, kernel_size, stride, padding):
+    """(kernel_size, stride, padding) as pairs, checked against x."""
+    kernel_size = pair(function, "kernel_size", kernel_size)
+    stride = kernel_size if stride is None or stride == () else pair(function, "stride", stride)
+    padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    validation.check_pool(function, x, kernel_size, padding)
+    return kernel_size, stride, padding
+
+
+def _unbatched(op, x, *arguments):
+    """op on x, with an unbatched (C, H, W) input as a batch of one."""
+    if x.ndim == 3:
+        return op.apply(x.reshape((1,) + x.shape), *arguments)[0]
+    return op.apply(x, *arguments)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002  (PyTorch's name)
+    """Normalize x (N, C, *) per example over groups of C / num_groups consecutive channels (and all positions),
+    then scale and shift per channel by weight and bias (C,), as ``torch.nn.functional.group_norm``."""
+    validation.check_group_norm("group_norm", input, num_groups, weight, bias)
+    return apply_group_norm(input, num_groups, weight, bias, eps)
+
+
+def apply_group_norm(x, num_groups, weight, bias, eps):
+    """:func:`group_norm` on arguments the caller has checked."""
+    return GroupNorm.apply(x, weight, bias, num_groups, eps)
 
 
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):

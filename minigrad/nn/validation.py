@@ -52,11 +52,16 @@ def check_layer_norm(layer, x, normalized_shape, weight, bias):
                              f"{normalized_shape}")
 
 
-def check_batch_norm(layer, x, num_features, use_batch_statistics):
+BATCH_NORM_INPUTS = {2: "a 2-D input (N, C)", 3: "a 3-D input (N, C, L)", 4: "a 4-D input (N, C, H, W)"}
+
+
+def check_batch_norm(layer, x, num_features, use_batch_statistics, dims=(2, 3)):
+    """x of one of the numbers of dimensions `dims` (BatchNorm1d: 2 or 3, BatchNorm2d: 4) with num_features
+    channels in dimension 1."""
     require_tensor(layer, x)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{layer}: expected a 2-D input (N, C) or a 3-D input (N, C, L), got an input of shape "
-                         f"{x.shape}")
+    if x.ndim not in dims:
+        expected = " or ".join(BATCH_NORM_INPUTS[d] for d in dims)
+        raise ValueError(f"{layer}: expected {expected}, got an input of shape {x.shape}")
     if x.shape[1] != num_features:
         raise ValueError(f"{layer}: expected {num_features} channels in dimension 1, got an input of shape "
                          f"{x.shape}")
@@ -64,6 +69,65 @@ def check_batch_norm(layer, x, num_features, use_batch_statistics):
         # PyTorch's message: one value per channel has variance 0 and normalizes to exactly 0.
         raise ValueError(f"{layer}: Expected more than 1 value per channel when training, got input size "
                          f"{x.shape}")
+
+
+def check_conv2d(layer, x, weight, bias, stride, padding, dilation, groups):
+    """The input (N, C, H, W) or (C, H, W) against a weight (O, C/groups, KH, KW); padding (top, bottom, left,
+    right)."""
+    require_tensor(layer, x)
+    if weight.ndim != 4:
+        raise ValueError(f"{layer}: expected a 4-D weight (out_channels, in_channels/groups, kH, kW), got shape "
+                         f"{weight.shape}")
+    out_channels, group_channels, kh, kw = weight.shape
+    if not isinstance(groups, int) or groups < 1 or out_channels % groups:
+        raise ValueError(f"{layer}: groups ({groups}) must be a positive int dividing out_channels "
+                         f"({out_channels}, weight shape {weight.shape})")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{layer}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input (C, H, W), got an "
+                         f"input of shape {x.shape}")
+    channels, height, width = x.shape[-3:]
+    if channels != group_channels * groups:
+        raise ValueError(f"{layer}: expected an input with {group_channels * groups} channels (weight shape "
+                         f"{weight.shape} with groups={groups}), got an input of shape {x.shape}; groups must "
+                         "divide the input channels")
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"{layer}: bias has shape {bias.shape} but weight {weight.shape} needs ({out_channels},)")
+    padded = (height + padding[0] + padding[1], width + padding[2] + padding[3])
+    extent = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    if padded[0] < extent[0] or padded[1] < extent[1]:
+        raise ValueError(f"{layer}: the kernel ({kh}x{kw}, dilation {dilation}, spanning {extent[0]}x{extent[1]}) "
+                         f"is larger than the padded input ({padded[0]}x{padded[1]}, input shape {x.shape})")
+
+
+def check_pool(layer, x, kernel_size, padding):
+    require_tensor(layer, x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{layer}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input (C, H, W), got an "
+                         f"input of shape {x.shape}")
+    if len(padding) != 2 or any(not isinstance(p, int) or p < 0 or 2 * p > k for p, k in zip(padding, kernel_size)):
+        raise ValueError(f"{layer}: padding {padding} must be non-negative and at most half the kernel size "
+                         f"{kernel_size}")
+    height, width = x.shape[-2] + 2 * padding[0], x.shape[-1] + 2 * padding[1]
+    if height < kernel_size[0] or width < kernel_size[1]:
+        raise ValueError(f"{layer}: the kernel {kernel_size[0]}x{kernel_size[1]} is larger than the padded input "
+                         f"({height}x{width}, input shape {x.shape})")
+
+
+def check_group_norm(layer, x, num_groups, weight, bias, num_channels=None):
+    require_tensor(layer, x)
+    if x.ndim < 2:
+        raise ValueError(f"{layer}: expected an input of shape (N, C, *), got an input of shape {x.shape}")
+    channels = x.shape[1]
+    if num_channels is not None and channels != num_channels:
+        raise ValueError(f"{layer}: expected {num_channels} channels in dimension 1, got an input of shape "
+                         f"{x.shape}")
+    if not isinstance(num_groups, int) or num_groups < 1 or channels % num_groups:
+        raise ValueError(f"{layer}: num_groups ({num_groups}) must be a positive int dividing the number of "
+                         f"channels ({channels}, input shape {x.shape})")
+    for name, parameter in (("weight", weight), ("bias", bias)):
+        if parameter is not None and parameter.shape != (channels,):
+            raise ValueError(f"{layer}: {name} has shape {parameter.shape}, expected ({channels},) for an input "
+                             f"of shape {x.shape}")
 
 
 def check_momentum(layer, momentum):

@@ -51,3 +51,21 @@ def perturb_parameters(module, seed=5, scale=0.3, select=lambda name: True):
             state[name] = state[name] + scale * rng.standard_normal(parameter.shape)
     module.load_state_dict(state)
     return module
+
+
+def train_then_evaluate(layer, reference, shape, steps):
+    """`steps` training calls of a normalization layer and its PyTorch twin (outputs, gradients, and every
+    state_dict entry after each step), then one call in evaluation mode, which must leave the state alone."""
+    for step in range(steps):
+        layer.zero_grad()
+        reference.zero_grad()
+        compare_calls(layer, reference, random_inputs(shape, seed=step, scale=2.0), seed=10 + step)
+        for key, value in reference.state_dict().items():
+            assert_close(layer.state_dict()[key], value, what=f"{key} after training step {step}")
+    layer.eval()
+    reference.eval()
+    layer.zero_grad()
+    reference.zero_grad()
+    compare_calls(layer, reference, random_inputs(shape, seed=9, scale=2.0))
+    for key, value in reference.state_dict().items():
+        assert_close(layer.state_dict()[key], value, what=f"{key} after evaluation")

@@ -9,7 +9,8 @@ import minigrad
 from minigrad import nn
 from minigrad.nn import functional as F
 from tests.helpers import assert_close, host
-from tests.nn.reference import compare_calls, copy_weights_to_torch, perturb_parameters, random_inputs
+from tests.nn.reference import (compare_calls, copy_weights_to_torch, perturb_parameters, random_inputs,
+                                train_then_evaluate)
 
 
 @pytest.fixture(autouse=True)
@@ -38,27 +39,17 @@ def test_layer_norm(normalized_shape, shape, affine, bias):
 BATCH_NORM_SETTINGS = [dict(), dict(momentum=None), dict(track_running_stats=False), dict(affine=False)]
 
 
-@pytest.mark.parametrize("shape", [(6, 4), (5, 4, 3)])
+@pytest.mark.parametrize("shape", [(6, 4), (5, 4, 3), (3, 4, 3, 5)])
 @pytest.mark.parametrize("settings", BATCH_NORM_SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_batch_norm_training_then_eval(shape, settings):
-    """Several training steps (outputs, gradients and running statistics), then evaluation mode."""
-    layer = nn.BatchNorm1d(4, **settings)
-    reference = torch.nn.BatchNorm1d(4, **settings).double()
+    """Several training steps (outputs, gradients and running statistics), then evaluation mode; BatchNorm1d
+    for (N, C) and (N, C, L), BatchNorm2d for (N, C, H, W)."""
+    name = "BatchNorm2d" if len(shape) == 4 else "BatchNorm1d"
+    layer = getattr(nn, name)(4, **settings)
+    reference = getattr(torch.nn, name)(4, **settings).double()
     perturb_parameters(layer)
     copy_weights_to_torch(layer, reference)
-    for step in range(4):
-        layer.zero_grad()
-        reference.zero_grad()
-        compare_calls(layer, reference, random_inputs(shape, seed=step, scale=2.0), seed=10 + step)
-        for key, value in reference.state_dict().items():
-            assert_close(layer.state_dict()[key], value, what=f"{key} after training step {step}")
-    layer.eval()
-    reference.eval()
-    layer.zero_grad()
-    reference.zero_grad()
-    compare_calls(layer, reference, random_inputs(shape, seed=9, scale=2.0))
-    for key, value in reference.state_dict().items():  # evaluation leaves the statistics alone
-        assert_close(layer.state_dict()[key], value, what=f"{key} after evaluation")
+    train_then_evaluate(layer, reference, shape, steps=4)
 
 
 def test_batch_norm_running_statistics_use_the_unbiased_variance():

@@ -1,8 +1,8 @@
 """Batch normalization as one graph node with a hand-derived backward.
 
 BatchNorm is LayerNorm's computation (:mod:`minigrad.nn.ops.layer_norm`) turned on its side: the m numbers
-normalized together are one channel c over the batch (and length) axes, m = N or N*L, instead of the features of
-one example; gamma and beta have one value per channel:
+normalized together are one channel c over the batch (and length, or height and width) axes, m = N, N L or N H W,
+instead of the features of one example; gamma and beta have one value per channel:
 
     mu_c = mean of x[:, c],  var_c = mean of (x[:, c] - mu_c)^2,  r_c = (var_c + eps)^(-1/2)
     xhat = (x - mu_c) r_c,   y = gamma_c xhat + beta_c
@@ -28,11 +28,12 @@ from minigrad.backends import get_array_module
 
 
 class BatchNorm(Function):
-    """Batch normalization of x of shape (N, C) or (N, C, L), per channel C.
+    """Batch normalization of x of shape (N, C), (N, C, L) or (N, C, H, W), per channel C.
 
     ``use_batch_statistics=True`` (training, or no running statistics at all): normalize with the batch's mean
-    and biased variance over the axes (0,) or (0, 2); if running_mean and running_var are given, forward also
-    folds the batch statistics into them, in place, as PyTorch does (see update_running_statistics).
+    and biased variance over every axis but 1, (0,), (0, 2) or (0, 2, 3); if running_mean and running_var are
+    given, forward also folds the batch statistics into them, in place, as PyTorch does (see
+    update_running_statistics).
     ``use_batch_statistics=False`` (evaluation): normalize with running_mean and running_var.
     """
 
@@ -84,8 +85,8 @@ class BatchNorm(Function):
 
 
 def channel_axes(ctx, x, use_batch_statistics):
-    """The shape that broadcasts a (C,) vector against x, (1, C) or (1, C, 1), and the axes each channel's
-    statistics run over, (0,) or (0, 2); `ctx` keeps the mode and the axes for backward."""
+    """The shape that broadcasts a (C,) vector against x, (1, C), (1, C, 1) or (1, C, 1, 1), and the axes each
+    channel's statistics run over, every axis but 1; `ctx` keeps the mode and the axes for backward."""
     per_channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     reduced_axes = (0,) + tuple(range(2, x.ndim))
     ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, reduced_axes

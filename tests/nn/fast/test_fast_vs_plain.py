@@ -1,8 +1,8 @@
 """Every fast subclass against the plain class it replaces, and the one line that chooses between them.
 
-The plain LayerNorm and BatchNorm are the ops a student reads; each class in minigrad.nn.ops.fast must compute
-the same function: the output, every gradient and the running statistics to 1e-12 in float64 and 1e-5 in
-float32, and pass gradcheck itself.
+The plain LayerNorm and BatchNorm (BatchNorm on (N, C), (N, C, L) and (N, C, H, W)) are the ops a student reads;
+each class in minigrad.nn.ops.fast must compute the same function: the output, every gradient and the running
+statistics to 1e-12 in float64 and 1e-5 in float32, and pass gradcheck itself.
 """
 
 import numpy
@@ -72,7 +72,7 @@ def test_fast_layer_norm_equals_the_plain_class(fast_op, dtype, affine, x_shape,
 @pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
 @pytest.mark.parametrize("affine", ["none", "weight", "both"])
 @pytest.mark.parametrize("training, with_running", [(True, True), (True, False), (False, True)])
-@pytest.mark.parametrize("x_shape", [(9, 4), (5, 4, 3), (300, 4)])
+@pytest.mark.parametrize("x_shape", [(9, 4), (5, 4, 3), (300, 4), (6, 4, 3, 5)])
 def test_fast_batch_norm_equals_the_plain_class(fast_op, dtype, affine, training, with_running, x_shape):
     x, weight, bias, grad_output = _arrays(x_shape, (4,), affine, dtype)
     running = (numpy.array([0.3, -0.2, 0.1, 0.5], dtype), numpy.array([0.8, 1.5, 0.6, 2.0], dtype))
@@ -92,7 +92,7 @@ def test_every_layer_norm_class_passes_gradcheck(op):
 
 
 @pytest.mark.parametrize("op", [BatchNorm] + BATCH_NORMS)
-@pytest.mark.parametrize("x_shape", [(7, 3), (6, 3, 2)])
+@pytest.mark.parametrize("x_shape", [(7, 3), (6, 3, 2), (3, 3, 2, 2)])
 @pytest.mark.parametrize("training", [True, False])
 def test_every_batch_norm_class_passes_gradcheck(op, x_shape, training):
     rng = numpy.random.default_rng(4)

@@ -141,9 +141,10 @@ class BlockedLayerNorm(LayerNorm):
         return grad_x, grad_weight, grad_bias, None, None
 
 
-# --- BatchNorm: one group per channel, spanning the batch (and length) axes ---------------------------------------
+# --- BatchNorm: one group per channel, spanning the batch (and length, or height and width) axes ----------------
 
-CHANNEL_SUM = {2: "nc,nc->c", 3: "ncl,ncl->c"}  # sum over all but the channel axis of a product, by x.ndim
+# sum over all but the channel axis of a product, by x.ndim
+CHANNEL_SUM = {2: "nc,nc->c", 3: "ncl,ncl->c", 4: "nchw,nchw->c"}
 
 
 class BlockedBatchNorm(BatchNorm):
