@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy
 
-from minigrad.grading import spec
+from minigrad.grading import derivation, spec
 from minigrad.grading.compare import describe_arguments, mismatch
 from minigrad.grading.spec import Tolerance, case_generator
 from minigrad.grading.sandbox import Limits, isolation_status, run_child
@@ -150,15 +150,15 @@ def grade(submission, assignment, *, seed=None, limits=Limits(), jobs=1, public_
     else:
         def run(group):
             calls, inputs = group.request()
-            return group, run_child(source, task.function, calls, inputs, limits, group.backend)
+            return group, run_child(source, task.function, calls, inputs, derivation.limits_for(group, limits),
+                                    group.backend)
 
         if jobs > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 finished = list(pool.map(run, groups))
         else:
             finished = [run(group) for group in groups]
-        for group, child in finished:
-            report.checks.extend(group.score(child))
+        report.checks.extend(derivation.score(finished))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -341,8 +341,8 @@ class Group:
     def add_row(self, name, points, visibility, scorer):
         self.rows.append((CheckResult(name, points, visibility=visibility, group=self.name), scorer))
 
-    def score(self, child):
-        returned = Returned(child, len(self.task.arguments), self.slot or {})
+    def score(self, child, closed=None):
+        returned = Returned(child, len(self.task.arguments), self.slot or {}, closed)
         scored = []
         for row, scorer in self.rows:
             try:
@@ -408,6 +408,9 @@ def plan(task, seed, public_only=False, hidden_visibility="visible"):
                      lambda r, prepared=prepared, index=index: _edge_case(prepared, index, r, task))
         groups.append(edge)
 
+    if task.large_case is not None:
+        groups.append(derivation.large_group(task, seed, hidden))
+
     if task.unroll is not None:
         bptt = Group(task, "bptt")
         sequence = prepare(task, task.bptt_case, seed, unroll=True)
@@ -429,9 +432,10 @@ class NoResult(Exception):
 class Returned:
     """Typed access to the child's arrays, by planned call number: every accessor validates before it returns."""
 
-    def __init__(self, child, argument_count, slot=None):
+    def __init__(self, child, argument_count, slot=None, closed=None):
         self.child, self.arrays, self.argument_count = child, child.arrays, argument_count
         self.slot = slot or {}
+        self.closed = closed  # why no gradient of this group counts (see derivation.score), or None
 
     def _key(self, index, name):
         return f"call{self.slot.get(index, index)}.{name}"
@@ -462,6 +466,8 @@ class Returned:
 
     def gradients(self, index, names):
         self._raise_if_failed(index, backward=True)
+        if self.closed or derivation.CALLS_FORWARD_KEY in self.arrays:
+            raise NoResult(self.closed or derivation.CALLS_FORWARD)
         count = self._array(self._key(index, "count"), "gradient count")
         if count.shape != () or int(count) != self.argument_count:
             raise NoResult(f"backward returned {int(count) if count.shape == () else '?'} value(s), but forward "
