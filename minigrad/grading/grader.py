@@ -466,8 +466,8 @@ class Returned:
 
     def gradients(self, index, names):
         self._raise_if_failed(index, backward=True)
-        if self.closed or derivation.CALLS_FORWARD_KEY in self.arrays:
-            raise NoResult(self.closed or derivation.CALLS_FORWARD)
+        if derivation.CALLS_FORWARD_KEY in self.arrays or self.closed:
+            raise NoResult(derivation.CALLS_FORWARD if derivation.CALLS_FORWARD_KEY in self.arrays else self.closed)
         count = self._array(self._key(index, "count"), "gradient count")
         if count.shape != () or int(count) != self.argument_count:
             raise NoResult(f"backward returned {int(count) if count.shape == () else '?'} value(s), but forward "
