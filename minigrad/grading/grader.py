@@ -341,10 +341,13 @@ class Group:
     def add_row(self, name, points, visibility, scorer):
         self.rows.append((CheckResult(name, points, visibility=visibility, group=self.name), scorer))
 
-    def score(self, child, closed=None):
-        returned = Returned(child, len(self.task.arguments), self.slot or {}, closed)
+    def score(self, child, gate=None):
+        """The rows, scored from the child's arrays; `gate(positions, fraction, text)` (derivation.score) may take
+        back the points of a row that read the gradients at `positions`."""
+        returned = Returned(child, len(self.task.arguments), self.slot or {})
         scored = []
         for row, scorer in self.rows:
+            returned.read = set()
             try:
                 fraction, text = scorer(returned)
             except NoResult as missing:
@@ -352,6 +355,8 @@ class Group:
             except Exception as error:  # arrays that passed loading but make no sense: the child's fault, not ours
                 fraction, text = 0.0, ("the grader could not make sense of what your code returned "
                                        f"({type(error).__name__})")
+            if gate is not None and fraction > 0:
+                fraction, text = gate(returned.read, fraction, text)
             row.score = round(row.max_score * fraction, 2)
             row.passed = fraction == 1.0
             row.output = text
@@ -432,10 +437,10 @@ class NoResult(Exception):
 class Returned:
     """Typed access to the child's arrays, by planned call number: every accessor validates before it returns."""
 
-    def __init__(self, child, argument_count, slot=None, closed=None):
+    def __init__(self, child, argument_count, slot=None):
         self.child, self.arrays, self.argument_count = child, child.arrays, argument_count
         self.slot = slot or {}
-        self.closed = closed  # why no gradient of this group counts (see derivation.score), or None
+        self.read = set()  # positions whose gradients a row has read (see Group.score)
 
     def _key(self, index, name):
         return f"call{self.slot.get(index, index)}.{name}"
@@ -466,14 +471,15 @@ class Returned:
 
     def gradients(self, index, names):
         self._raise_if_failed(index, backward=True)
-        if derivation.CALLS_FORWARD_KEY in self.arrays or self.closed:
-            raise NoResult(derivation.CALLS_FORWARD if derivation.CALLS_FORWARD_KEY in self.arrays else self.closed)
+        if derivation.CALLS_FORWARD_KEY in self.arrays:
+            raise NoResult(derivation.CALLS_FORWARD)
         count = self._array(self._key(index, "count"), "gradient count")
         if count.shape != () or int(count) != self.argument_count:
             raise NoResult(f"backward returned {int(count) if count.shape == () else '?'} value(s), but forward "
                            f"takes {self.argument_count} arguments ({', '.join(names)}): return one gradient per "
                            "argument, in order, with None for arguments that are not tensors")
-        return [self.arrays.get(self._key(index, f"grad{position}")) for position in range(self.argument_count)]
+        return derivation.Read([self.arrays.get(self._key(index, f"grad{position}"))
+                                for position in range(self.argument_count)], self.read)
 
 
 # --- scorers: (fraction of the row's points earned, text) ---------------------------------------------------------
