@@ -6,10 +6,10 @@ need one forward per input element, or at best one per colour of the Jacobian (c
 for instance one per feature of a row-wise op), while a derived backward costs about one forward. Two checks
 use that, and one catches the plain spelling early:
 
-- **the large case.** Each exercise has a ``large_case`` (half a million to a million elements, or matrices
-  whose inner dimension is 4096) that a derived backward handles in well under a second. It runs in a group of
-  its own with a time budget of ``LARGE_CASE_SECONDS`` (or ``--timeout`` if that is shorter); finite
-  differences there need thousands to millions of forwards, minutes at least. Its row is worth no points, but a
+- **the large case.** Each exercise has a ``large_case`` (about half a million to a million elements, in long
+  rows or with a long inner dimension: many colours) that a derived backward handles in well under a second.
+  It runs in a group of its own with a time budget of ``LARGE_CASE_SECONDS`` (or ``--timeout`` if that is
+  shorter); finite differences there need 16,000 to a million forwards, minutes at least. Its row is worth no points, but a
   row elsewhere that earns points from the gradient of an argument (gradients, gradient checks, edge cases,
   backpropagation through time, the public gradient rows) keeps them only if that gradient is right on the
   large case: a file that returns anything quick there and differences elsewhere gains nothing, while an
