@@ -171,6 +171,20 @@ def test_differences_of_a_private_copy_one_forward_per_feature_fail_the_large_ca
         assert table[name]["score"] == 0 and "not counted: your backward failed the large case" in table[name]["output"], name
 
 
+def test_differences_that_give_up_quickly_on_the_large_case_gain_nothing(tmp_path):
+    give_up = PRIVATE_COPY_COLOURED.replace(
+        "        grad_x = numpy.zeros_like(x)\n",
+        "        grad_x = numpy.zeros_like(x)\n"
+        "        if x.size > 100_000:  # the large case: answer at once, and hope only the small rows count\n"
+        "            return grad_x, numpy.zeros_like(weight), numpy.zeros_like(bias), None\n")
+    assert give_up != PRIVATE_COPY_COLOURED
+    results, _ = grade_file(tmp_path, layer_norm_file(give_up), "layernorm")
+    table = rows(results)
+    assert results["score"] == forward_only_score(tmp_path, layer_norm_file(NO_BACKWARD), "layernorm")
+    assert "exactly zero everywhere" in table[LARGE_ROW]["output"]
+    assert "not counted" in table["gradient of bias on hidden inputs"]["output"]
+
+
 def test_a_batched_complex_step_of_a_private_copy_fails_the_large_case(tmp_path):
     source = layer_norm_file(PRIVATE_COPY_COMPLEX_STEP_BATCHED)
     public = grade(_write(tmp_path, source), "layernorm", seed=SEED, public_only=True)
