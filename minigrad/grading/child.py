@@ -68,6 +68,7 @@ FORBIDDEN_EVENTS = frozenset({
     "os.setxattr", "os.removexattr", "os.chdir", "os.startfile", "os.mkfifo", "os.mknod", "resource.setrlimit",
     "resource.prlimit", "signal.pthread_kill", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
     "sys._current_frames", "webbrowser.open", "pty.spawn", "_thread.start_new_thread", "sys.addaudithook",
+    "sys.setprofile", "sys.settrace",  # the child's own profile function (_ForwardWatch) stays in place
 })
 FORBIDDEN_EVENT_PREFIXES = ("ctypes.", "shutil.", "socket.", "tempfile.", "http.", "urllib.", "sqlite3.")
 
@@ -196,6 +197,8 @@ def run(setup, work_dir, parent):
         setup.isolation.apply(request["isolation"], [work_dir] + setup.readable, parent, setup.seccomp)
         setup.isolation.forget_setup_modules()
         sys.path[:] = []
+        watch = _ForwardWatch()
+        sys.setprofile(watch)
         install_guard(None if request["isolation"].get("landlock") else [work_dir] + setup.readable)
     except BaseException:  # noqa: B036  (before the submission runs, any failure is the grader's own)
         sys.stderr.write("grading sandbox misconfigured:\n" + traceback.format_exc())
@@ -209,9 +212,11 @@ def run(setup, work_dir, parent):
     results = {}
     function = _load(submission_path, request["function"], minigrad, results)
     if function is not None:
-        runner = _Runner(function, minigrad, xp, numpy, submission_path)
+        runner = _Runner(function, minigrad, xp, numpy, submission_path, watch.watching(function))
         for index, call in enumerate(request["calls"]):
             runner.run(index, call, inputs, results)
+        if watch.called:
+            results["watch.backward_calls_forward"] = numpy.asarray(True)
     numpy.savez(output, **results)
     output.close()
     sys.stdout.flush()
@@ -354,9 +359,9 @@ class _Runner:
     sequence, and stores the raw arrays under ``call<i>.*`` keys. Every call goes through the same code: the
     grader's finite-difference points are ordinary forward calls, in an order the grader shuffled."""
 
-    def __init__(self, function, minigrad, xp, numpy, submission_path):
+    def __init__(self, function, minigrad, xp, numpy, submission_path, watch):
         self.function, self.minigrad, self.xp, self.numpy = function, minigrad, xp, numpy
-        self.submission_path = submission_path
+        self.submission_path, self.watch = submission_path, watch
 
     def run(self, index, call, inputs, results):
         """Record ``call<i>.error`` if forward failed, ``call<i>.backward_error`` if only backward did."""
@@ -396,7 +401,8 @@ class _Runner:
         return ctx, self.function.forward(ctx, *arguments)
 
     def backward(self, ctx, upstream, what):
-        grads = self.function.backward(ctx, self.xp.asarray(upstream))
+        with self.watch:
+            grads = self.function.backward(ctx, self.xp.asarray(upstream))
         if not isinstance(grads, tuple):
             grads = (grads,)
         return [None if grad is None else self.to_host(grad, f"{what}, in position {i},")
@@ -461,6 +467,30 @@ class _Runner:
         if not isinstance(host, numpy.ndarray) or host.dtype.kind not in "fiub":
             raise TypeError(f"{what} an array of dtype {getattr(host, 'dtype', '?')}, not numbers")
         return numpy.array(host, copy=True, order="C")  # a plain ndarray, never a subclass of the submission's
+
+
+class _ForwardWatch:
+    """The profile function of the child: notes a call of the graded class's forward made while its backward
+    runs (finite differences of the forward), by forward's code object, so a reference to forward saved under
+    another name is caught too. The grader then scores that group's gradients as zero (grading/derivation.py)."""
+
+    def __init__(self):
+        self.code, self.active, self.called = None, False, False
+
+    def __call__(self, frame, event, arg):
+        if self.active and event == "call" and frame.f_code is self.code:
+            self.called = True
+
+    def watching(self, function):
+        forward = getattr(function, "forward", None)
+        self.code = getattr(getattr(forward, "__func__", forward), "__code__", None)
+        return self
+
+    def __enter__(self):
+        self.active = True
+
+    def __exit__(self, *exception):
+        self.active = False
 
 
 def _describe(error, submission_path):

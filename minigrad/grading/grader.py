@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy
 
-from minigrad.grading import feedback, spec
+from minigrad.grading import derivation, feedback, spec
 from minigrad.grading.compare import describe_arguments, mismatch
 from minigrad.grading.notebook import Source, SubmissionError, find_submission
 from minigrad.grading.spec import Tolerance, case_generator
@@ -184,15 +184,16 @@ def _run_checks(report, task, groups, source, problem, limits, jobs):
     else:
         def run(group):
             calls, inputs = group.request()
-            return group, run_child(source, task.function, calls, inputs, limits, group.backend)
+            return group, run_child(source, task.function, calls, inputs, derivation.limits_for(group, limits),
+                                    group.backend)
 
         if jobs > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 finished = list(pool.map(run, groups))
         else:
             finished = [run(group) for group in groups]
+        report.checks.extend(derivation.score(finished))
         for group, child in finished:
-            report.checks.extend(group.score(child))
             report.captured.append((group.name, child.stdout, child.stderr))
 
 
@@ -377,10 +378,13 @@ class Group:
     def add_row(self, name, points, visibility, scorer):
         self.rows.append((CheckResult(name, points, visibility=visibility, group=self.name), scorer))
 
-    def score(self, child):
+    def score(self, child, gate=None):
+        """The rows, scored from the child's arrays; `gate(positions, fraction, text)` (derivation.score) may take
+        back the points of a row that read the gradients at `positions`."""
         returned = Returned(child, len(self.task.arguments), self.slot or {})
         scored = []
         for row, scorer in self.rows:
+            returned.read = set()
             try:
                 fraction, text = scorer(returned)
             except NoResult as missing:
@@ -388,6 +392,8 @@ class Group:
             except Exception as error:  # arrays that passed loading but make no sense: the child's fault, not ours
                 fraction, text = 0.0, ("the grader could not make sense of what your code returned "
                                        f"({type(error).__name__})")
+            if gate is not None and fraction > 0:
+                fraction, text = gate(returned.read, fraction, text)
             row.score = round(row.max_score * fraction, 2)
             row.passed = fraction == 1.0
             row.output = text
@@ -449,6 +455,9 @@ def plan(task, seed, public_only=False, hidden_visibility="visible"):
                      lambda r, prepared=prepared, index=index: _edge_case(prepared, index, r, task))
         groups.append(edge)
 
+    if task.large_case is not None:
+        groups.append(derivation.large_group(task, seed, hidden))
+
     if task.unroll is not None:
         bptt = Group(task, "bptt")
         sequence = prepare(task, task.bptt_case, seed, unroll=True)
@@ -473,6 +482,7 @@ class Returned:
     def __init__(self, child, argument_count, slot=None):
         self.child, self.arrays, self.argument_count = child, child.arrays, argument_count
         self.slot = slot or {}
+        self.read = set()  # positions whose gradients a row has read (see Group.score)
 
     def _key(self, index, name):
         return f"call{self.slot.get(index, index)}.{name}"
@@ -503,12 +513,15 @@ class Returned:
 
     def gradients(self, index, names):
         self._raise_if_failed(index, backward=True)
+        if derivation.CALLS_FORWARD_KEY in self.arrays:
+            raise NoResult(derivation.CALLS_FORWARD)
         count = self._array(self._key(index, "count"), "gradient count")
         if count.shape != () or int(count) != self.argument_count:
             raise NoResult(f"backward returned {int(count) if count.shape == () else '?'} value(s), but forward "
                            f"takes {self.argument_count} arguments ({', '.join(names)}): return one gradient per "
                            "argument, in order, with None for arguments that are not tensors")
-        return [self.arrays.get(self._key(index, f"grad{position}")) for position in range(self.argument_count)]
+        return derivation.Read([self.arrays.get(self._key(index, f"grad{position}"))
+                                for position in range(self.argument_count)], self.read)
 
 
 # --- scorers: (fraction of the row's points earned, text) ---------------------------------------------------------

@@ -99,6 +99,9 @@ class Exercise:
     unroll: Optional[Unroll] = None
     bptt_case: Optional[Case] = None  # with `unroll`: a sequence to backpropagate through time
     notebook_demo: str = ""   # code for the guiding notebook: builds `inputs` (Tensors) for this exercise
+    large_case: Optional[Case] = None  # large inputs that a backward costing about one forward handles in well
+    #                                    under a second, and finite differences (one forward per input element,
+    #                                    or per colour of the Jacobian) cannot (see grading/derivation.py)
 
     @property
     def solution_path(self):

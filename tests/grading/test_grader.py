@@ -42,7 +42,8 @@ def test_hard_coded_outputs_pass_the_public_example_and_fail_the_hidden_inputs(t
     report = grade(path, "silu", jobs=2)
     checks = {check.name: check for check in report.checks}
     assert checks["public: forward on the published example"].passed
-    assert checks["public: gradients on the published example"].passed
+    gradients = checks["public: gradients on the published example"]  # right, but no backward behind them:
+    assert not gradients.passed and gradients.output.startswith("not counted")  # the large case takes them back
     assert not checks["forward on hidden inputs"].passed
     assert not checks["gradient of x on hidden inputs"].passed
     assert report.score <= 3

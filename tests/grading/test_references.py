@@ -53,7 +53,8 @@ def _torch_reference(task, args, grad_output):
 
 
 def _cases(task):
-    return [task.public_case, task.gradcheck_case, *task.hidden_cases, *task.edge_cases]
+    return [task.public_case, task.gradcheck_case, *task.hidden_cases, *task.edge_cases,
+            *([task.large_case] if task.large_case is not None else [])]
 
 
 CASES = [(task.task, case.name) for task in spec.all_exercises() for case in _cases(task)]

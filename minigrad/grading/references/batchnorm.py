@@ -45,6 +45,7 @@ EXERCISE = Exercise(
         Case("shifted and scaled features", _inputs(5, 6, scale=2.0, offset=-1.0)),
     ),
     gradcheck_case=Case("small example", _inputs(4, 3)),
+    large_case=Case("large batch", _inputs(131072, 4)),
     edge_cases=(
         Case("batch of two", _inputs(2, 5),
              hint="N = 2: the biased variance divides by 2, the unbiased one by 1, a factor of two apart"),

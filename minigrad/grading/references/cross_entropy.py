@@ -43,6 +43,7 @@ EXERCISE = Exercise(
         Case("few classes", _batch(16, 2)),
     ),
     gradcheck_case=Case("small example", _batch(4, 5)),
+    large_case=Case("large vocabulary", _batch(4, 131072)),
     edge_cases=(
         Case("large logits", _batch(5, 4, scale=1e4),
              hint="logits of size 1e4: exp overflows unless each row's maximum is subtracted first"),

@@ -47,6 +47,7 @@ EXERCISE = Exercise(
         Case("wide rows", lambda rng: _inputs(rng, (2, 64), scale=3.0, offset=1.0)),
     ),
     gradcheck_case=Case("small example", lambda rng: _inputs(rng, (3, 5))),
+    large_case=Case("long rows", lambda rng: _inputs(rng, (4, 131072))),
     edge_cases=(
         Case("constant rows", _constant_rows,
              hint="a row with zero variance: eps must be inside the square root, and nothing may divide by the "

@@ -33,6 +33,7 @@ EXERCISE = Exercise(
         Case("one matrix times a stack", _pair((3, 4), (2, 4, 3))),
     ),
     gradcheck_case=Case("small example", _pair((2, 2, 3), (3, 4))),
+    large_case=Case("large inner dimension", _pair((64, 16384), (16384, 64))),
     edge_cases=(
         Case("batch of two square matrices", _pair((2, 3, 3), (2, 3, 3)),
              hint="square matrices: a transposed gradient has the right shape but the wrong values"),

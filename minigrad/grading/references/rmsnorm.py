@@ -41,6 +41,7 @@ EXERCISE = Exercise(
         Case("wide rows", _inputs((4, 32), scale=3.0)),
     ),
     gradcheck_case=Case("small example", _inputs((3, 5))),
+    large_case=Case("long rows", _inputs((4, 131072))),
     edge_cases=(
         Case("a row of zeros", _zero_rows,
              hint="a row of zeros: rms = sqrt(eps), so eps must be inside the square root"),

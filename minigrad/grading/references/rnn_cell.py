@@ -46,6 +46,7 @@ EXERCISE = Exercise(
         Case("batch of 8, small hidden", _step(8, 2, 3)),
     ),
     gradcheck_case=Case("small example", _step(2, 3, 4)),
+    large_case=Case("wide input", _step(64, 8192, 256, weight_scale=0.01)),
     edge_cases=(
         Case("large pre-activations", _step(3, 4, 3, weight_scale=200.0),
              hint="pre-activations of several hundred: tanh saturates at +-1 and (exp(2a) - 1)/(exp(2a) + 1) is "

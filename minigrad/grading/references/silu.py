@@ -51,6 +51,7 @@ EXERCISE = Exercise(
         Case("3-D", _normal((2, 3, 4))),
     ),
     gradcheck_case=Case("small example", _normal((3, 4))),
+    large_case=Case("a million elements", _normal((1000, 1000))),
     edge_cases=(
         Case("large values", _large,
              hint="|x| up to 1000: exp(1000) overflows to inf, and inf/inf is NaN; build the sigmoid from "

@@ -41,6 +41,7 @@ EXERCISE = Exercise(
         Case("8 units of 2 inputs", _inputs(8, 2)),
     ),
     gradcheck_case=Case("small example", _inputs(3, 4)),
+    large_case=Case("long rows", _inputs(4, 131072)),
     edge_cases=(
         Case("rows of length 1e6 and 1e-6", _mixed_scales,
              hint="w does not change when a row of v is scaled, and the gradient of v scales by the inverse: "
