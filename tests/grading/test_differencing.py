@@ -65,16 +65,17 @@ SAVED_FORWARD = LayerNorm.forward
 PRIVATE_COPY_COLOURED = '''
     @staticmethod
     def backward(ctx, grad_output):
-        x, weight, bias = [numpy.asarray(a, dtype=numpy.float64) for a in ctx.saved_tensors]
-        v, step, eps = numpy.asarray(grad_output, dtype=numpy.float64), 1e-6, ctx.eps
-        grad_x = numpy.zeros_like(x)
+        xp = minigrad.get_array_module(grad_output)
+        x, weight, bias = [a.astype(xp.float64) for a in ctx.saved_tensors]
+        v, step, eps = grad_output.astype(xp.float64), 1e-6, ctx.eps
+        grad_x = xp.zeros_like(x)
         for j in range(x.shape[-1]):
-            moved = numpy.zeros_like(x)
+            moved = xp.zeros_like(x)
             moved[..., j] = step
             difference = (layer_norm(x + moved, weight, bias, eps) - layer_norm(x - moved, weight, bias, eps))
             grad_x[..., j] = (difference * v).sum(axis=-1) / (2 * step)
         batch_axes = tuple(range(x.ndim - 1))
-        ones = numpy.full_like(weight, step)
+        ones = xp.full_like(weight, step)
         grad_weight = (v * (layer_norm(x, weight + ones, bias, eps) - layer_norm(x, weight - ones, bias, eps))
                        ).sum(axis=batch_axes) / (2 * step)
         grad_bias = (v * (layer_norm(x, weight, bias + ones, eps) - layer_norm(x, weight, bias - ones, eps))
@@ -87,13 +88,14 @@ PRIVATE_COPY_COLOURED = '''
 PRIVATE_COPY_COMPLEX_STEP_BATCHED = '''
     @staticmethod
     def backward(ctx, grad_output):
-        x, weight, bias = [numpy.asarray(a, dtype=numpy.float64) for a in ctx.saved_tensors]
-        v, step, eps = numpy.asarray(grad_output, dtype=numpy.float64), 1e-30, ctx.eps
+        xp = minigrad.get_array_module(grad_output)
+        x, weight, bias = [a.astype(xp.float64) for a in ctx.saved_tensors]
+        v, step, eps = grad_output.astype(xp.float64), 1e-30, ctx.eps
         inputs, grads = [x, weight, bias], []
         for position, array in enumerate(inputs):
             n = array.size
             batch = [a.astype(complex)[None] for a in inputs]
-            batch[position] = array.astype(complex).reshape(1, -1) + 1j * step * numpy.eye(n)
+            batch[position] = array.astype(complex).reshape(1, -1) + 1j * step * xp.eye(n)
             batch[position] = batch[position].reshape((n,) + array.shape)
             if position > 0:  # weight and bias broadcast against x: give each perturbation its own row axes
                 batch[position] = batch[position].reshape((n,) + (1,) * (x.ndim - 1) + array.shape)
@@ -173,10 +175,10 @@ def test_differences_of_a_private_copy_one_forward_per_feature_fail_the_large_ca
 
 def test_differences_that_give_up_quickly_on_the_large_case_gain_nothing(tmp_path):
     give_up = PRIVATE_COPY_COLOURED.replace(
-        "        grad_x = numpy.zeros_like(x)\n",
-        "        grad_x = numpy.zeros_like(x)\n"
+        "        grad_x = xp.zeros_like(x)\n",
+        "        grad_x = xp.zeros_like(x)\n"
         "        if x.size > 100_000:  # the large case: answer at once, and hope only the small rows count\n"
-        "            return grad_x, numpy.zeros_like(weight), numpy.zeros_like(bias), None\n")
+        "            return grad_x, xp.zeros_like(weight), xp.zeros_like(bias), None\n")
     assert give_up != PRIVATE_COPY_COLOURED
     results, _ = grade_file(tmp_path, layer_norm_file(give_up), "layernorm")
     table = rows(results)
