@@ -114,6 +114,8 @@ def run_backward(root, grad_root, retain_graph):
     pending = {id(root_node): grad_root}   # node -> dL/d(node's output), summed over the children seen so far
     ready = [root_node]
     stored = {id(grad_root)}               # arrays that already have an owner: the caller's, or some leaf's .grad
+    shared = {id(grad_root)}               # of those, the ones the graph may also hold: the caller's, and the
+                                           # gradient arrays a leaf's .grad took over without a copy
     while ready:
         node = ready.pop()
         grad_output = pending.pop(id(node), None)
@@ -159,8 +161,12 @@ def run_backward(root, grad_root, retain_graph):
                 if children_count[key] == 0:
                     ready.append(parent)
             elif grad is not None:  # a leaf Tensor
-                _accumulate(parent, grad, copy=id(grad) in stored or grad.base is not None)
+                had_grad = parent.grad is not None
+                copy = id(grad) in stored or grad.base is not None
+                _accumulate(parent, grad, copy, in_place=had_grad and id(parent.grad.data) not in shared)
                 stored.add(id(parent.grad.data))
+                if not had_grad and not copy:
+                    shared.add(id(parent.grad.data))
         if not retain_graph:
             node._release()
 
@@ -202,16 +208,31 @@ def _as_gradient_array(grad, grad_output, function, index):
                     f"{_argument_name(function, index)}; return an array of the same backend as grad_output")
 
 
-def _accumulate(tensor, grad, copy):
+def _accumulate(tensor, grad, copy, in_place=False):
     """Add `grad` into ``tensor.grad``, always into an array that the tensor owns.
 
     Gradient arrays flowing through the graph are shared freely: Add hands the same array to both parents, Reshape
     and Sum hand out views (a read-only broadcast view, for Sum), and the caller's ``backward(grad)`` array arrives
     as it is. A ``.grad`` that someone will update in place (an optimizer, gradient clipping) must own its array,
-    so the first store copies unless the array is fresh (`copy` False: not a view, and not stored anywhere else),
-    and accumulating makes a new array instead of writing into the old one.
+    so the first store copies unless the array is fresh (`copy` False: not a view, and not stored anywhere else).
+
+    Later gradients are added into that array in place (`in_place`), as PyTorch's gradient accumulation does:
+    ``.grad`` stays the same Tensor and no new array is made (for a large input, a new array is memory that must
+    be allocated and first touched on every backward). The caller passes `in_place` False where the array may
+    also be held by the graph (a gradient the first store took over without a copy may still be on its way to
+    another node), and an array that cannot take the sum in place (read-only, or another shape or dtype) gets a
+    new array.
     """
     if tensor.grad is None:
         tensor.grad = type(tensor)._make(grad.copy() if copy else grad)
+    elif in_place and _adds_in_place(tensor.grad.data, grad):
+        tensor.grad.data += grad
     else:
         tensor.grad = type(tensor)._make(tensor.grad.data + grad)
+
+
+def _adds_in_place(array, grad):
+    """Whether `array += grad` is possible and changes `array` alone: an array owning its writable memory (CuPy's
+    arrays have no read-only flag), of grad's shape and dtype."""
+    return (array.base is None and getattr(array.flags, "writeable", True) and array.shape == grad.shape
+            and array.dtype == grad.dtype)
