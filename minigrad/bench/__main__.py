@@ -50,9 +50,9 @@ def machine_description():
 
 
 def limit_threads(count):
-    """Give every engine the same number of threads: PyTorch's intra-op pool, and the BLAS and OpenMP pools that
+    """Give every engine the same number of threads: PyTorch's intra-op pool, the BLAS and OpenMP pools that
     NumPy (and so minigrad, autograd and mygrad) calls into, through threadpoolctl (installed with scikit-learn),
-    and numba's pool that minigrad's compiled normalization loops run in, when numba is installed.
+    and the pool that minigrad's compiled normalization loops run on.
 
     On a machine whose cores are busy with other work, a BLAS call that splits a small matrix product over
     threads waits for a core for each of them, and its time jumps by 10x from one call to the next."""
@@ -60,8 +60,7 @@ def limit_threads(count):
     from threadpoolctl import threadpool_limits
     torch.set_num_threads(count)
     from minigrad.nn.ops.fast import kernels
-    if kernels.numba is not None:
-        kernels.numba.set_num_threads(min(count, kernels.numba.config.NUMBA_NUM_THREADS))
+    kernels.set_num_threads(count)
     return threadpool_limits(limits=count)
 
 

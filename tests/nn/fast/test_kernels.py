@@ -167,6 +167,7 @@ def test_the_size_alone_picks_the_number_of_chunks():
     assert kernels.chunk_count(threshold - 1) == 1
     assert kernels.chunk_count(threshold) == threshold // kernels.ELEMENTS_PER_CHUNK
     assert kernels.chunk_count(4096 * 1024) == kernels.MAX_CHUNKS == kernels.chunk_count(1 << 40)
+    assert kernels.chunk_count(1 << 40, kernels.MAX_CHUNKS_WITH_PARTIAL_SUMS) == kernels.MAX_CHUNKS_WITH_PARTIAL_SUMS
 
 
 def test_the_thread_count_follows_the_affinity_and_the_cgroup_quota(tmp_path, monkeypatch):

@@ -83,9 +83,13 @@ def enabled():
 PARALLEL_MIN_ELEMENTS = 1 << 18
 
 # Elements per chunk on the pool: a chunk is one call into compiled code (a few microseconds to start), and small
-# enough that a thread that loses its core for a while holds up only a little of the work.
+# enough that a thread that loses its core for a while holds up only a little of the work. A kernel that sums
+# over rows (LayerNorm's dgamma and dbeta, BatchNorm's statistics) keeps a float64 row of partial sums per chunk
+# and takes fewer, larger chunks: 64 chunks of partials for two 1024-wide sums are 1 MiB, more than the rest of a
+# 4096x1024 call adds to PyTorch's peak memory.
 ELEMENTS_PER_CHUNK = 1 << 16
 MAX_CHUNKS = 64
+MAX_CHUNKS_WITH_PARTIAL_SUMS = 16
 
 
 def runs_in_parallel(size):
@@ -93,13 +97,13 @@ def runs_in_parallel(size):
     return size >= PARALLEL_MIN_ELEMENTS
 
 
-def chunk_count(size):
+def chunk_count(size, most=None):
     """How many chunks a kernel on an array of `size` elements cuts its rows into: 1 below PARALLEL_MIN_ELEMENTS,
-    else about one per ELEMENTS_PER_CHUNK elements (at most MAX_CHUNKS). The count depends on the size alone, never
-    on the number of threads, so a given input always gives the same bits."""
+    else about one per ELEMENTS_PER_CHUNK elements, at most `most` (MAX_CHUNKS by default). The count depends on
+    the size alone, never on the number of threads, so a given input always gives the same bits."""
     if not runs_in_parallel(size):
         return 1
-    return max(2, min(MAX_CHUNKS, size // ELEMENTS_PER_CHUNK))
+    return max(2, min(MAX_CHUNKS if most is None else most, size // ELEMENTS_PER_CHUNK))
 
 
 # Floating-point freedoms given to the compiler: "reassoc" lets it split a sum such as sum_j x_j into several
@@ -294,7 +298,7 @@ def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x):
     The same pass over dy and x also gathers dL/dgamma = sum over rows of dL/dy xhat and dL/dbeta = sum over rows
     of dL/dy (float64 partial sums per chunk of rows, added in order), returned as (dgamma, dbeta): two passes over
     memory that NumPy would make separately."""
-    chunks = chunk_count(x.size)
+    chunks = chunk_count(x.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
     partial_weight = np.zeros((chunks, x.shape[1]))
     partial_bias = np.zeros((chunks, x.shape[1]))
     parallel_for(_layer_norm_backward, chunks, grad_output, weight, x, mean, inv_std, grad_x, partial_weight,
@@ -345,7 +349,7 @@ def _channel_sums_of(a, a_center, b, b_center, b_scale):
     with b = x, b_center = mu and b_scale = r it is the sum of a times xhat. Each chunk of rows sums into its own
     row of partials, then the partials are added in order. The rows are read in memory order, so the data is
     streamed once, not once per channel; with L = 1 the innermost loop runs over the channels, which vectorizes."""
-    chunks = chunk_count(a.size)
+    chunks = chunk_count(a.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
     channels = a.shape[1]
     partial_first, partial_second = np.zeros((chunks, channels)), np.zeros((chunks, channels))
     parallel_for(_channel_sums, chunks, a, a_center, b, b_center, b_scale, partial_first, partial_second)
