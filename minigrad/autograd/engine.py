@@ -157,8 +157,9 @@ def run_backward(root, grad_root, retain_graph):
                     previous = pending.get(key)
                     # a new array, never `+=`: the same gradient array may have been sent to several parents
                     pending[key] = grad if previous is None else previous + grad
-                children_count[key] -= 1
-                if children_count[key] == 0:
+                remaining = children_count[key] - 1
+                children_count[key] = remaining
+                if remaining == 0:
                     ready.append(parent)
             elif grad is not None:  # a leaf Tensor
                 had_grad = parent.grad is not None
