@@ -7,12 +7,15 @@
     x.grad            # dL/dx
 
 Where to read: ``tensor.py`` (the Tensor), ``autograd/function.py`` (the op API), ``autograd/engine.py``
-(backward), ``ops/`` (every primitive op with its derivative), ``autograd/gradcheck.py`` (finite differences).
+(backward), ``ops/`` (every primitive op with its derivative), ``nn/ops/`` (the layers' fused ops),
+``autograd/gradcheck.py`` (finite differences).
 """
 
 import numpy as _numpy
 
-from minigrad import ops as _ops
+from minigrad.tensor import Tensor  # first: the engine, Function and the ops all build on the Tensor class
+
+from minigrad import ops as _ops  # noqa: I001
 from minigrad.autograd import (Context, Function, GradcheckError, detect_anomaly, enable_grad, gradcheck,
                                is_grad_enabled, no_grad, unbroadcast)
 from minigrad.backends import (BackendUnavailableError, get_array_module, get_backend, set_backend,
@@ -22,7 +25,6 @@ from minigrad.creation import (arange, full, get_default_dtype, ones, ones_like,
 from minigrad.denormals import get_flush_denormal, set_flush_denormal
 from minigrad.fast_path import fast_kernels_enabled, set_fast_kernels
 from minigrad.random import manual_seed
-from minigrad.tensor import Tensor
 
 __version__ = "0.1.0"
 

@@ -35,10 +35,7 @@ def _dtype(dtype):
 
 
 def _finish(array, requires_grad):
-    tensor = Tensor._make(array)
-    if requires_grad:
-        tensor.requires_grad = True  # validates: only floating-point tensors can require grad
-    return tensor
+    return Tensor(array, requires_grad)  # validates: only floating-point tensors can require grad
 
 
 def tensor(data, dtype=None, requires_grad=False, backend=None):
@@ -47,7 +44,8 @@ def tensor(data, dtype=None, requires_grad=False, backend=None):
         data = data.data
     elif isinstance(data, (list, tuple)):
         data = _values_of_tensors(data)
-    source = backends.find_backend(data)  # None for Python data (and anything else NumPy can convert)
+    # None for Python data (and anything else NumPy can convert)
+    source = backends.backend_of(data) if backends.is_array(data) else None
     if backend is None:  # device data stays on its device; host data goes to the current backend
         backend = source if source not in (None, "numpy") else backends.get_backend()
     if dtype is None:

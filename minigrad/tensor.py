@@ -14,8 +14,7 @@ Every operator and method below is a one-line call of a :class:`~minigrad.autogr
 import weakref
 
 from minigrad import backends
-from minigrad.autograd import engine
-from minigrad.backends import backend_of, get_module
+from minigrad.backends import backend_of, get_array_module, get_module, is_array
 
 
 class Tensor:
@@ -34,7 +33,8 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, node=None):
-        """Fast path for ops: wrap an array the op just made; `node` is its graph node or None."""
+        """``Tensor(data)`` without its checks, for ``Function.apply`` and the engine, which run once per op and
+        wrap arrays they know to be valid; `node` is the graph node that produced `data`, or None."""
         tensor = object.__new__(cls)
         tensor.data = data
         tensor.grad = None
@@ -85,7 +85,7 @@ class Tensor:
             grad = xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
-            if backends._array_types.get(type(grad)) != self.backend:
+            if not is_array(grad) or backend_of(grad) != self.backend:
                 grad = xp.asarray(grad)
             if grad.shape != self.data.shape:
                 raise RuntimeError(f"backward: grad has shape {tuple(grad.shape)} but the tensor has shape "
@@ -102,7 +102,7 @@ class Tensor:
 
     def detach(self):
         """The same data (shared, not copied) as a new leaf outside the graph."""
-        return Tensor._make(self.data)
+        return Tensor(self.data)
 
     # --- array facts --------------------------------------------------------------------------------------------
     shape = property(lambda self: tuple(self.data.shape))
@@ -118,7 +118,7 @@ class Tensor:
     @property
     def xp(self):
         """The array module of this tensor's backend (numpy, cupy, ...)."""
-        return backends._modules[backend_of(self.data)]
+        return get_array_module(self.data)
 
     def numpy(self):
         """The data as a NumPy array: the array itself on the NumPy backend, a copy from the GPU on CuPy."""
@@ -158,8 +158,7 @@ class Tensor:
         host_copy = backends.to_numpy(self.data)  # device -> host copy (.get()); NumPy data comes back as it is
         if host_copy is self.data:
             host_copy = host_copy.copy()           # so copy it here: the moved tensor must not share memory
-        moved = Tensor._make(xp.asarray(host_copy))
-        moved._requires_grad = self._requires_grad
+        moved = Tensor(xp.asarray(host_copy), self._requires_grad)
         return moved
 
     def __len__(self):
@@ -188,9 +187,7 @@ class Tensor:
         return body
 
     def __deepcopy__(self, memo):
-        copied = Tensor._make(self.data.copy())
-        copied._requires_grad = self._requires_grad
-        return copied
+        return Tensor(self.data.copy(), self._requires_grad)
 
     # --- ops: each is a Function from minigrad.ops ---------------------------------------------------------
     def _operand(self, other):
@@ -205,8 +202,8 @@ class Tensor:
         if isinstance(other, (int, float, bool)):
             return other  # Python numbers stay "weak": float32 * 2.0 stays float32, as in NumPy and PyTorch
         if isinstance(other, (list, tuple)):
-            return Tensor._make(self.xp.asarray(other, dtype=self.data.dtype))
-        return Tensor._make(self.xp.asarray(other))
+            return Tensor(self.xp.asarray(other, dtype=self.data.dtype))
+        return Tensor(self.xp.asarray(other))
 
     def __add__(self, other):
         return ops.Add.apply(self, self._operand(other))
@@ -253,7 +250,7 @@ class Tensor:
     # comparisons give boolean tensors outside the graph
     def _compare(self, other, compare):
         other = self._operand(other)
-        return Tensor._make(compare(self.data, other.data if isinstance(other, Tensor) else other))
+        return Tensor(self.xp.asarray(compare(self.data, other.data if isinstance(other, Tensor) else other)))
 
     def __lt__(self, other):
         return self._compare(other, lambda a, b: a < b)
@@ -321,10 +318,10 @@ class Tensor:
 
     def argmax(self, axis=None):
         """Indices of the maxima (an integer tensor, outside the graph)."""
-        return Tensor._make(self.data.argmax(axis=axis))
+        return Tensor(self.xp.asarray(self.data.argmax(axis=axis)))
 
     def argmin(self, axis=None):
-        return Tensor._make(self.data.argmin(axis=axis))
+        return Tensor(self.xp.asarray(self.data.argmin(axis=axis)))
 
     def reshape(self, *shape):
         """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one dimension may be -1."""
@@ -386,4 +383,6 @@ def _raw_index(index):
     return index
 
 
-from minigrad import ops  # noqa: E402  (the ops import Function, which imports this module)
+# Tensor's methods call the ops and the engine, which are built on Tensor: imported once the class exists.
+from minigrad import ops  # noqa: E402
+from minigrad.autograd import engine  # noqa: E402

@@ -12,7 +12,7 @@ def host(value):
         value = value.data
     if hasattr(value, "detach"):  # torch
         return value.detach().cpu().numpy()
-    if backends.find_backend(value) not in (None, "numpy"):
+    if backends.is_array(value) and backends.backend_of(value) != "numpy":
         return backends.to_numpy(value)
     return numpy.asarray(value)
 

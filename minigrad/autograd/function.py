@@ -26,9 +26,9 @@ import traceback
 
 import numpy
 
-from minigrad import backends
-from minigrad.autograd import engine
-from minigrad.backends import backend_of
+from minigrad.autograd import mode
+from minigrad.backends import backend_of, get_array_module, is_array
+from minigrad.tensor import Tensor
 
 
 class Context:
@@ -100,7 +100,7 @@ class Function:
         This runs once per op call, so it is written for speed: one pass over the arguments, and the graph
         bookkeeping only when some argument requires a gradient.
         """
-        grad_enabled = engine.state.grad_enabled
+        grad_enabled = mode.state.grad_enabled
         raw_args = []
         parents = []           # per argument: its node, or the leaf Tensor itself, or None if no gradient flows to it
         needs_input_grad = []  # per argument: whether a gradient flows to it
@@ -130,16 +130,16 @@ class Function:
         ctx.needs_input_grad = tuple(needs_input_grad)
         output = cls.forward(ctx, *raw_args)
         if type(output) is not array_type:
-            output = _as_output_array(cls, output, array_type)
-        if engine.state.anomaly:
-            engine.check_finite(output, f"{cls.__name__}.forward produced", "in its output")
+            output = _as_output_array(cls, output, array_type, raw_args)
+        if mode.state.anomaly:
+            mode.check_finite(output, f"{cls.__name__}.forward produced", "in its output")
         if not builds_graph or output.dtype.kind not in "fc":  # integer and boolean results carry no gradient
             return Tensor._make(output)
 
         ctx._function = cls
         ctx._parents = tuple(parents)
         ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be
-        if engine.state.anomaly:
+        if mode.state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
         return Tensor._make(output, ctx)
 
@@ -154,19 +154,20 @@ def _check_same_backend(function, args):
                 f"backend {name!r}; move one of them with .to({first!r}) or .to({name!r})")
 
 
-def _as_output_array(function, output, array_type):
+def _as_output_array(function, output, array_type, raw_args):
     """Accept NumPy scalars (what NumPy reductions return) and Python numbers; reject anything else."""
     if isinstance(output, Tensor):
         raise TypeError(f"{function.__name__}.forward returned a Tensor; forward receives raw arrays and must "
                         "return a raw array")
     if array_type is None:  # no Tensor arguments: the output decides its own backend
-        if isinstance(output, tuple(backends._array_types)):
+        if is_array(output):
             return output
         array_type = numpy.ndarray
     elif isinstance(output, array_type):  # a subclass of the backend's array type
         return output
     if isinstance(output, (int, float, bool, numpy.generic)):
-        return backends.get_module(backends._array_types[array_type]).asarray(output)
+        inputs = [arg for arg in raw_args if type(arg) is array_type]
+        return get_array_module(*inputs).asarray(output)
     raise TypeError(f"{function.__name__}.forward returned a {type(output).__module__}.{type(output).__name__}; "
                     f"it must return an array of its inputs' backend ({array_type.__module__}.ndarray)")
 
@@ -186,5 +187,3 @@ def argument_name(function, index):
         _argument_names[function] = names
     return f"argument {index} ({names[index]!r})" if index < len(names) else f"argument {index}"
 
-
-from minigrad.tensor import Tensor  # noqa: E402  (tensor.py imports this module's Function for its ops)

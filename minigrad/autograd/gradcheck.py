@@ -21,7 +21,8 @@ Choices that make this a real test:
 import numpy
 
 from minigrad import backends
-from minigrad.autograd.engine import no_grad
+from minigrad.autograd.engine import run_backward
+from minigrad.autograd.mode import no_grad
 from minigrad.tensor import Tensor
 
 
@@ -120,13 +121,12 @@ def _leaf_copies(inputs, checked):
     """Fresh leaves with the same values, so gradcheck never touches the caller's tensors or their .grad."""
     copies = list(inputs)
     for i in checked:
-        copies[i] = Tensor._make(inputs[i].data.copy())
+        copies[i] = Tensor(inputs[i].data.copy())
         copies[i].requires_grad = True
     return copies
 
 
 def _analytic(fn, inputs, checked, upstream, state):
-    from minigrad.autograd.engine import run_backward
     copies = _leaf_copies(inputs, checked)
     try:
         outputs = _outputs(fn(*copies))
@@ -151,10 +151,10 @@ def _numeric_gradient(inputs, i, loss, eps):
     for k in range(host.size):
         original = flat_host[k]
         flat_host[k] = original + eps
-        values[i] = Tensor._make(xp.asarray(host.copy()))
+        values[i] = Tensor(xp.asarray(host.copy()))
         plus = loss(values)
         flat_host[k] = original - eps
-        values[i] = Tensor._make(xp.asarray(host.copy()))
+        values[i] = Tensor(xp.asarray(host.copy()))
         minus = loss(values)
         flat_host[k] = original
         flat_numeric[k] = (plus - minus) / (2 * eps)
@@ -189,7 +189,7 @@ def _check_direction(inputs, checked, analytic, loss, eps, atol, rtol, rng):
         values = list(inputs)
         for i in checked:
             xp = backends.get_array_module(inputs[i])
-            values[i] = Tensor._make(inputs[i].data + xp.asarray(sign * eps * directions[i]))
+            values[i] = Tensor(inputs[i].data + xp.asarray(sign * eps * directions[i]))
         return loss(values)
 
     numeric = (shifted(+1) - shifted(-1)) / (2 * eps)
@@ -208,7 +208,7 @@ def _snapshot(fn):
     state_dict = getattr(fn, "state_dict", None)
     if state_dict is None or not callable(getattr(fn, "load_state_dict", None)):
         return None
-    return {key: Tensor._make(value.data.copy()) if isinstance(value, Tensor) else value
+    return {key: Tensor(value.data.copy()) if isinstance(value, Tensor) else value
             for key, value in state_dict().items()}
 
 
@@ -216,7 +216,7 @@ def _restore(fn, state):
     # Fresh copies every time: a load_state_dict that keeps the given tensors, followed by an in-place update of a
     # buffer (running_mean *= ...), would otherwise write into the snapshot itself.
     if state is not None:
-        fn.load_state_dict({key: Tensor._make(value.data.copy()) if isinstance(value, Tensor) else value
+        fn.load_state_dict({key: Tensor(value.data.copy()) if isinstance(value, Tensor) else value
                             for key, value in state.items()})
 
 

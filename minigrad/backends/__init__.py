@@ -70,19 +70,15 @@ def get_module(name):
     return module
 
 
-def find_backend(array):
-    """The backend name ("numpy", "cupy" or "strict") that owns `array`, or None if it is no backend array."""
-    name = _array_types.get(type(array))
-    if name is None:
-        for array_type, type_name in _array_types.items():
-            if isinstance(array, array_type):
-                return type_name
-    return name
+def is_array(value):
+    """True when `value` is an array of a minigrad backend (a ``numpy.ndarray``, ``cupy.ndarray`` or strict array,
+    or a subclass of one): the one question to ask before treating something as tensor data."""
+    return _name_of_type(type(value)) is not None
 
 
 def backend_of(array):
     """The backend name ("numpy", "cupy" or "strict") that owns `array`; TypeError if none does."""
-    name = find_backend(array)
+    name = _name_of_type(type(array))
     if name is None:
         raise TypeError(f"{type(array).__name__} is not an array of any minigrad backend")
     return name
@@ -96,11 +92,23 @@ def get_array_module(*arrays):
     """
     for array in arrays:
         name = _array_types.get(type(array))
-        if name is None and hasattr(array, "_node"):  # a Tensor: look at its data
-            name = _array_types.get(type(array.data))
+        if name is None:
+            if hasattr(array, "_node"):  # a Tensor (tensor.py imports this module, so the class is not imported)
+                array = array.data
+            name = _name_of_type(type(array))
         if name is not None:
             return _modules[name]
     return numpy
+
+
+def _name_of_type(array_type):
+    """The backend name of an array type (exact, else by subclass), or None."""
+    name = _array_types.get(array_type)
+    if name is None:
+        for known_type, known_name in _array_types.items():
+            if issubclass(array_type, known_type):
+                return known_name
+    return name
 
 
 def get_backend():

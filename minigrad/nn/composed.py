@@ -10,7 +10,7 @@ Arguments and results are those of the fused functions; argument checking is lef
 """
 
 import minigrad
-from minigrad.autograd.engine import no_grad
+from minigrad.autograd.mode import no_grad
 
 
 def linear(x, weight, bias=None):

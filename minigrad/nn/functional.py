@@ -2,7 +2,8 @@
 
 Every function here checks its arguments (a clear error naming the function and the shapes, raised before
 anything is computed or changed) and then calls one fused Function from :mod:`minigrad.nn.ops`, so each call is
-one node in the graph with a hand-derived backward. :mod:`minigrad.nn.composed` has the same functions built from
+one node in the graph with a hand-derived backward. The layers check their input in their own words and then call
+the ``apply_*`` functions below, which take arguments already checked: nothing is checked twice. :mod:`minigrad.nn.composed` has the same functions built from
 primitive ops, to put "autograd through the graph" beside the fused derivation.
 """
 
@@ -19,6 +20,11 @@ from minigrad.tensor import Tensor
 def linear(x, weight, bias=None):
     """y = x @ weight.T + bias, for x of shape (..., in), weight (out, in), bias (out,) or None."""
     validation.check_linear("linear", x, weight, bias)
+    return apply_linear(x, weight, bias)
+
+
+def apply_linear(x, weight, bias=None):
+    """:func:`linear` on arguments the caller has checked."""
     return Linear.apply(x, weight, bias)
 
 
@@ -29,6 +35,11 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """
     normalized_shape = as_shape(normalized_shape)
     validation.check_layer_norm("layer_norm", x, normalized_shape, weight, bias)
+    return apply_layer_norm(x, normalized_shape, weight, bias, eps)
+
+
+def apply_layer_norm(x, normalized_shape, weight, bias, eps):
+    """:func:`layer_norm` on arguments the caller has checked (`normalized_shape` a tuple)."""
     op = fast.implementation(LayerNorm, x, weight, bias)  # LayerNorm, or a faster subclass for these arrays
     return op.apply(x, weight, bias, len(normalized_shape), eps)
 
@@ -48,13 +59,18 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         raise ValueError(f"{layer}: running_mean and running_var must be given in evaluation mode "
                          "(training=False); use training=True to normalize with the batch's statistics")
     validation.check_batch_norm(layer, x, channels, training)
-    if training and running_mean is not None and not isinstance(momentum, (int, float)):
-        raise TypeError(f"{layer}: momentum must be a number when updating running statistics, got {momentum!r}")
+    if training and running_mean is not None:
+        validation.check_momentum(layer, momentum)
     for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                         ("bias", bias)):
         if value is not None and value.shape != (channels,):
             raise ValueError(f"{layer}: {name} has shape {value.shape}, expected ({channels},) for an input of "
                              f"shape {x.shape}")
+    return apply_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def apply_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps):
+    """:func:`batch_norm` on arguments the caller has checked."""
     op = fast.implementation(BatchNorm, x, weight, bias, running_mean, running_var)  # or a faster subclass
     return op.apply(x, weight, bias, running_mean, running_var, training, momentum, eps)
 
@@ -68,8 +84,13 @@ def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
         raise ValueError(f"rnn_cell: unknown nonlinearity {nonlinearity!r}; expected 'tanh' or 'relu'")
     hidden_size, input_size = w_ih.shape
     validation.check_rnn_cell("rnn_cell", x, h, input_size, hidden_size)
+    return apply_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
+
+
+def apply_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity):
+    """:func:`rnn_cell` on arguments the caller has checked (h None for zeros)."""
     if h is None:
-        h = zeros_state(x, hidden_size)
+        h = zeros_state(x, w_ih.shape[0])
     return RNNCell.apply(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
 
 

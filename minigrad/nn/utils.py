@@ -43,7 +43,7 @@ def save(state_dict, path):
     arrays = {}
     for key, value in state_dict.items():
         data = value.data if isinstance(value, Tensor) else value
-        arrays[key] = backends.to_numpy(data) if backends.find_backend(data) else numpy.asarray(data)
+        arrays[key] = backends.to_numpy(data) if backends.is_array(data) else numpy.asarray(data)
     with open(path, "wb") as file:  # an open file, so numpy does not append ".npz" to the name
         numpy.savez(file, **arrays)
 

@@ -1,6 +1,7 @@
 """Argument checks shared by ``minigrad.nn.functional`` and the layers.
 
-Each check runs before anything is computed or changed, so a bad call raises and leaves running statistics,
+Each argument is checked once: by the functional when it is called directly, or by the layer, which then calls
+the functional's ``apply_*`` function. Each check runs before anything is computed or changed, so a bad call raises and leaves running statistics,
 parameters and counters exactly as they were. `layer` names the caller in the message: the functional op
 ("layer_norm") or the module with its settings ("LayerNorm((8,), eps=1e-05, elementwise_affine=True)").
 """
@@ -63,6 +64,12 @@ def check_batch_norm(layer, x, num_features, use_batch_statistics):
         # PyTorch's message: one value per channel has variance 0 and normalizes to exactly 0.
         raise ValueError(f"{layer}: Expected more than 1 value per channel when training, got input size "
                          f"{x.shape}")
+
+
+def check_momentum(layer, momentum):
+    """BatchNorm's momentum, when it updates running statistics."""
+    if not isinstance(momentum, (int, float)):
+        raise TypeError(f"{layer}: momentum must be a number when updating running statistics, got {momentum!r}")
 
 
 def check_rnn_cell(layer, x, h, input_size, hidden_size):

@@ -15,7 +15,7 @@ so float64 results agree to rounding error.
 
 import math
 
-from minigrad.autograd.engine import no_grad
+from minigrad.autograd.mode import no_grad
 from minigrad.optim.optimizer import Optimizer
 
 

@@ -57,7 +57,7 @@ class Optimizer:
             for parameter in group["params"]:
                 if parameter in self.state:
                     state[index_of[id(parameter)]] = {
-                        name: Tensor._make(value) if backends.find_backend(value) else value
+                        name: Tensor(value) if backends.is_array(value) else value
                         for name, value in self.state[parameter].items()}
         return {"state": state, "param_groups": groups}
 
@@ -82,9 +82,8 @@ class Optimizer:
 def _array_like(value, parameter):
     """A copy of saved state on the parameter's backend (arrays and Tensors), or the value itself (numbers)."""
     data = value.data if isinstance(value, Tensor) else value
-    source = backends.find_backend(data)
-    if source is None:
+    if not backends.is_array(data):
         return value
-    if source != parameter.backend:
+    if backends.backend_of(data) != parameter.backend:
         data = parameter.xp.asarray(backends.to_numpy(data))
     return data.astype(parameter.dtype, copy=True)

@@ -11,7 +11,7 @@ For each parameter p with gradient g, at step t:
     p = p - lr * d
 """
 
-from minigrad.autograd.engine import no_grad
+from minigrad.autograd.mode import no_grad
 from minigrad.optim.optimizer import Optimizer
 
 

@@ -263,3 +263,17 @@ def test_the_cupy_fixture_skips_with_the_reason_and_require_gpu_turns_that_into_
     assert required.returncode == 1, required.stdout + required.stderr
     assert "2 passed, 1 error" in required.stdout, required.stdout   # the fixture fails, so pytest says "error"
     assert "MINIGRAD_REQUIRE_GPU=1 but the CuPy backend is unavailable" in required.stdout
+
+
+def test_is_array_is_the_one_predicate_for_backend_arrays():
+    class Subclass(numpy.ndarray):
+        pass
+
+    strict = backends.get_module("strict")
+    assert backends.is_array(numpy.ones(3)) and backends.is_array(numpy.ones(3).view(Subclass))
+    assert backends.is_array(strict.asarray([1.0]))
+    assert backends.backend_of(numpy.ones(3).view(Subclass)) == "numpy"
+    for value in ([1.0], 2.0, numpy.float64(2.0), minigrad.tensor([1.0]), None):
+        assert not backends.is_array(value), value
+    with pytest.raises(TypeError, match="is not an array of any minigrad backend"):
+        backends.backend_of([1.0])

@@ -499,3 +499,16 @@ def test_no_grad_is_restored_after_an_exception():
         with minigrad.no_grad():
             raise ValueError
     assert minigrad.is_grad_enabled()
+
+
+def test_count_children_counts_each_consumer_of_a_node_once_per_use():
+    from minigrad.autograd.engine import count_children
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    square = x * x           # x is a leaf: not counted, only nodes are
+    total = square + square  # square is used twice by one node
+    loss = (total * square).sum()
+    counts = count_children(loss.grad_fn)
+    assert counts[id(loss.grad_fn)] == 0
+    assert counts[id(square.grad_fn)] == 3
+    assert counts[id(total.grad_fn)] == 1
+    assert len(counts) == 4

@@ -140,3 +140,32 @@ def test_deep_copies_are_independent():
     duplicate = copy.deepcopy(layer)
     duplicate(minigrad.randn(6, 3))
     assert layer.num_batches_tracked.item() == 1 and duplicate.num_batches_tracked.item() == 2
+
+
+def test_a_layer_checks_its_input_once_and_in_its_own_words(monkeypatch):
+    """A module checks its arguments and hands them to the functional's apply_* step, which checks nothing again:
+    one LayerNorm-RNN step in "separate" mode runs one check for the cell and one per LayerNorm."""
+    from minigrad.nn import validation
+    calls = []
+    for name in ("check_rnn_cell", "check_layer_norm", "check_linear"):
+        original = getattr(validation, name)
+        monkeypatch.setattr(validation, name,
+                            lambda *args, name=name, original=original: calls.append(name) or original(*args))
+    cell = minigrad.nn.LayerNormRNNCell(3, 4, mode="separate")
+    cell(minigrad.randn(2, 3))
+    assert calls == ["check_rnn_cell", "check_layer_norm", "check_layer_norm"]
+    calls.clear()
+    with pytest.raises(ValueError, match=r"^LayerNorm\(\(4,\), eps=1e-05"):
+        minigrad.nn.LayerNorm(4)(minigrad.randn(2, 5))
+    assert calls == ["check_layer_norm"]
+    calls.clear()
+    with pytest.raises(ValueError, match=r"^layer_norm: "):
+        minigrad.nn.functional.layer_norm(minigrad.randn(2, 5), 4)
+    assert calls == ["check_layer_norm"]
+
+
+def test_batch_norm1d_with_a_momentum_that_is_no_number_says_so():
+    layer = minigrad.nn.BatchNorm1d(3, momentum="fast")
+    with pytest.raises(TypeError, match="momentum must be a number when updating running statistics"):
+        layer(minigrad.randn(4, 3))
+    assert int(layer.num_batches_tracked.item()) == 0

@@ -27,7 +27,7 @@ class Linear(Module):
 
     def forward(self, x):
         validation.check_linear(validation.Described(self), x, self.weight, self.bias)
-        return F.linear(x, self.weight, self.bias)
+        return F.apply_linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -39,15 +39,11 @@ class Parameter(Tensor):
     def __init__(self, data, requires_grad=True):
         super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad)
 
-    @classmethod
-    def _make(cls, data, node=None):
-        return Tensor._make(data, node)  # the engine builds .grad with type(param)._make: keep it a Tensor
-
     def __deepcopy__(self, memo):
         return Parameter(self.data.copy(), self.requires_grad)
 
     def __repr__(self):
-        return "Parameter containing:\n" + Tensor._make(self.data).__repr__()
+        return "Parameter containing:\n" + Tensor(self.data).__repr__()
 
 
 class Module:
@@ -207,7 +203,7 @@ class Module:
         The Tensors share memory with the module (no copy), as PyTorch's do; copy them to keep a snapshot. A
         layer used twice appears under both of its paths, as in PyTorch.
         """
-        return {key: Tensor._make(value.data) for key, value in self._state_entries()}
+        return {key: Tensor(value.data) for key, value in self._state_entries()}
 
     def _state_entries(self, prefix=""):
         """(path, Tensor) for this module's parameters and buffers, then its children's, recursively."""
@@ -270,7 +266,7 @@ class Module:
         for tensor in list(self.parameters()) + list(self.buffers()):
             tensor.data = convert(tensor.data)  # in place on the Tensor object: optimizers keep their reference
             if tensor.grad is not None:
-                tensor.grad = Tensor._make(convert(tensor.grad.data))
+                tensor.grad = Tensor(convert(tensor.grad.data))
         return self
 
     # --- printing ---------------------------------------------------------------------------------------------
@@ -295,7 +291,7 @@ def _copy_to(value, target):
     """A fresh array holding `value` (a Tensor, a backend array or array-like data) with the dtype and backend
     of the Tensor `target`."""
     data = value.data if isinstance(value, Tensor) else value
-    source = backends.find_backend(data)
+    source = backends.backend_of(data) if backends.is_array(data) else None
     if source == target.backend:
         return data.astype(target.dtype, copy=True)
     if source is not None:

@@ -1,4 +1,5 @@
-"""``LayerNorm`` and ``BatchNorm1d`` (the math and its backward are in :mod:`minigrad.nn.ops.normalization`).
+"""``LayerNorm`` and ``BatchNorm1d`` (the math and its backward are in :mod:`minigrad.nn.ops.layer_norm` and
+:mod:`minigrad.nn.ops.batch_norm`).
 
 The two differ only in which numbers share a mean and a variance. LayerNorm normalizes each example over its
 features, so an example's output does not depend on the rest of the batch, and training and evaluation compute
@@ -31,7 +32,7 @@ class LayerNorm(Module):
 
     def forward(self, x):
         validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, self.weight, self.bias)
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return F.apply_layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
@@ -71,8 +72,10 @@ class BatchNorm1d(Module):
         momentum = self.momentum
         if updates_running_stats and momentum is None:
             momentum = 1.0 / (int(self.num_batches_tracked.item()) + 1)  # cumulative average of all batches
-        output = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                              use_batch_statistics, momentum, self.eps)
+        if updates_running_stats:
+            validation.check_momentum(validation.Described(self), momentum)
+        output = F.apply_batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                    use_batch_statistics, momentum, self.eps)
         if updates_running_stats:  # only after the call succeeded: a failed call changes nothing
             self.num_batches_tracked.data += 1
         return output

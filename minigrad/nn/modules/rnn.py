@@ -45,7 +45,8 @@ class RNNCell(Module):
 
     def forward(self, x, hx=None):
         validation.check_rnn_cell(validation.Described(self), x, hx, self.input_size, self.hidden_size)
-        return F.rnn_cell(x, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
+        return F.apply_rnn_cell(x, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                                self.nonlinearity)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
@@ -100,8 +101,8 @@ class LayerNormRNNCell(Module):
     def forward(self, x, hx=None):
         validation.check_rnn_cell(validation.Described(self), x, hx, self.input_size, self.hidden_size)
         h = F.zeros_state(x, self.hidden_size) if hx is None else hx
-        input_term = F.linear(x, self.weight_ih)
-        recurrent_term = F.linear(h, self.weight_hh)
+        input_term = F.apply_linear(x, self.weight_ih)  # x and h checked above, so their products need no check
+        recurrent_term = F.apply_linear(h, self.weight_hh)
         if self.mode == "joint":
             summed = self.norm(recurrent_term + input_term)
         elif self.mode == "separate":

@@ -40,9 +40,7 @@ class BatchNorm(Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, use_batch_statistics, momentum, eps):
         xp = get_array_module(x)
         channels = x.shape[1]
-        per_channel = (1, channels) + (1,) * (x.ndim - 2)  # a (C,) vector reshaped to broadcast against x
-        reduced_axes = (0,) + tuple(range(2, x.ndim))
-        ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, reduced_axes
+        per_channel, reduced_axes = channel_axes(ctx, x, use_batch_statistics)
         if use_batch_statistics:
             mean = x.mean(axis=reduced_axes, keepdims=True)
             centered = x - mean
@@ -83,6 +81,15 @@ class BatchNorm(Function):
                 grad_x = grad_output * scale
         return (grad_x, grad_weight.reshape(channels) if needs_weight else None,
                 grad_bias.reshape(channels) if needs_bias else None, None, None, None, None, None)
+
+
+def channel_axes(ctx, x, use_batch_statistics):
+    """The shape that broadcasts a (C,) vector against x, (1, C) or (1, C, 1), and the axes each channel's
+    statistics run over, (0,) or (0, 2); `ctx` keeps the mode and the axes for backward."""
+    per_channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    reduced_axes = (0,) + tuple(range(2, x.ndim))
+    ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, reduced_axes
+    return per_channel, reduced_axes
 
 
 def update_running_statistics(running_mean, running_var, mean, variance, count, momentum):

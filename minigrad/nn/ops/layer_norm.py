@@ -55,8 +55,7 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_ndim, eps):
-        ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
-        x_rows, weight_row, bias_row = as_rows(x, weight, bias, normalized_ndim)
+        x_rows, weight_row, bias_row = as_rows(ctx, x, weight, bias, normalized_ndim)
         mean = x_rows.mean(axis=1, keepdims=True)
         centered = x_rows - mean
         centered = centered - centered.mean(axis=1, keepdims=True)  # the rounding offset (see above)
@@ -90,8 +89,10 @@ class LayerNorm(Function):
         return grad_x, grad_weight, grad_bias, None, None
 
 
-def as_rows(x, weight, bias, normalized_ndim):
-    """x as (rows, m), one row per example, and weight and bias as (m,) vectors (or None)."""
+def as_rows(ctx, x, weight, bias, normalized_ndim):
+    """x as (rows, m), one row per example, and weight and bias as (m,) vectors (or None); `ctx` keeps the shapes
+    of x and of the parameters, which backward's gradients must have."""
+    ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
     rows, m = 1, 1
     for size in x.shape[:x.ndim - normalized_ndim]:
         rows *= size

@@ -68,7 +68,7 @@ class CrossEntropy(Function):
             grad_logits *= grad_output / target.size
         else:
             grad_logits *= grad_output
-        if grad_logits.shape != ctx.logits_shape:  # unbatched: reshape only then (a view, which the engine copies)
+        if grad_logits.shape != ctx.logits_shape:  # unbatched logits: back to their shape (C,)
             grad_logits = grad_logits.reshape(ctx.logits_shape)
         return grad_logits, None, None
 

@@ -135,3 +135,12 @@ def test_with_the_switch_off_no_fast_code_runs(monkeypatch):
     x = minigrad.tensor(numpy.random.default_rng(0).standard_normal((6, 5)), requires_grad=True, backend="numpy")
     (F.layer_norm(x, 5).sum() + F.batch_norm(x, None, None, training=True).sum()).backward()
     assert x.grad is not None
+
+
+@pytest.mark.parametrize("op", [LayerNorm, BatchNorm])
+def test_the_plain_classes_are_the_formula_only(op):
+    """What a student reads: no compiled kernels, no blocking, no out= buffers, no einsum in the plain classes."""
+    import inspect
+    source = inspect.getsource(op)
+    for word in ("numba", "kernels", "block", "out=", "einsum", "prange"):
+        assert word not in source, f"{op.__name__} mentions {word!r}"

@@ -20,7 +20,7 @@ launch per block). They save what the plain classes save, in the same layout.
 """
 
 from minigrad.backends import get_array_module
-from minigrad.nn.ops.batch_norm import BatchNorm, update_running_statistics
+from minigrad.nn.ops.batch_norm import BatchNorm, channel_axes, update_running_statistics
 from minigrad.nn.ops.layer_norm import LayerNorm, as_rows
 
 BLOCK_BYTES = 256 * 1024  # a block of rows plus its few same-sized intermediates fits easily in a 1-2 MiB L2
@@ -109,8 +109,7 @@ class BlockedLayerNorm(LayerNorm):
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_ndim, eps):
         xp = get_array_module(x)
-        ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
-        x_rows, weight_row, bias_row = as_rows(x, weight, bias, normalized_ndim)
+        x_rows, weight_row, bias_row = as_rows(ctx, x, weight, bias, normalized_ndim)
         rows = x_rows.shape[0]
         normalized = xp.empty_like(x_rows)
         inv_std = xp.empty((rows, 1), dtype=x.dtype)
@@ -154,9 +153,7 @@ class BlockedBatchNorm(BatchNorm):
     def forward(ctx, x, weight, bias, running_mean, running_var, use_batch_statistics, momentum, eps):
         xp = get_array_module(x)
         channels = x.shape[1]
-        per_channel = (1, channels) + (1,) * (x.ndim - 2)  # a (C,) vector reshaped to broadcast against x
-        reduced_axes = (0,) + tuple(range(2, x.ndim))
-        ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, reduced_axes
+        per_channel, reduced_axes = channel_axes(ctx, x, use_batch_statistics)
         blocks = _row_blocks(x, x.shape[0])  # blocks along the batch axis
         if use_batch_statistics:
             count = x.size // channels

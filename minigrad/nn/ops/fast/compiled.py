@@ -17,7 +17,7 @@ dtype or array type than forward's), so a node chosen for its forward never fail
 import types
 
 from minigrad.backends import get_array_module
-from minigrad.nn.ops.batch_norm import BatchNorm, update_running_statistics
+from minigrad.nn.ops.batch_norm import BatchNorm, channel_axes, update_running_statistics
 from minigrad.nn.ops.fast import kernels
 from minigrad.nn.ops.layer_norm import LayerNorm, as_rows
 
@@ -42,8 +42,7 @@ class NumbaLayerNorm(LayerNorm):
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_ndim, eps):
         xp = get_array_module(x)
-        ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
-        x_rows, weight_row, bias_row = as_rows(x, weight, bias, normalized_ndim)
+        x_rows, weight_row, bias_row = as_rows(ctx, x, weight, bias, normalized_ndim)
         rows, m = x_rows.shape
         x_rows = xp.ascontiguousarray(x_rows)
         mean, inv_std = xp.empty(rows), xp.empty(rows)  # float64, as the kernels compute them
@@ -89,7 +88,7 @@ class NumbaBatchNorm(BatchNorm):
     def forward(ctx, x, weight, bias, running_mean, running_var, use_batch_statistics, momentum, eps):
         xp = get_array_module(x)
         channels = x.shape[1]
-        ctx.use_batch_statistics, ctx.reduced_axes = use_batch_statistics, (0,) + tuple(range(2, x.ndim))
+        channel_axes(ctx, x, use_batch_statistics)
         x_ncl = _as_ncl(x)
         if use_batch_statistics:
             mean, variance = kernels.batch_norm_statistics(x_ncl)
