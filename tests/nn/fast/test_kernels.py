@@ -186,6 +186,10 @@ def test_the_thread_count_follows_the_affinity_and_the_cgroup_quota(tmp_path, mo
     assert kernels.usable_cpus() == 1
     with pytest.raises(ValueError):
         kernels.set_num_threads(0)
+    monkeypatch.setattr(kernels.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for value, expected in (("1", 1), ("3", 3), ("16", 4), ("", 4), ("0", 4), ("many", 4), ("2,1", 2)):
+        monkeypatch.setenv("OMP_NUM_THREADS", value)
+        assert kernels.default_thread_count() == expected, value
 
 
 def _large_layer_and_batch_norms(seed=4):

@@ -39,7 +39,8 @@ compiled with ``nogil=True``, so the threads run them at the same time. Why a po
   second OpenMP runtime of its own); the pool here affects no other library's code.
 - It uses as many threads as this process may actually use: the CPUs of its affinity mask, and no more than a
   container's CPU quota (a class JupyterHub gives each student a share of a large machine through that quota,
-  and os.cpu_count() would count every core of the host). See usable_cpus.
+  and os.cpu_count() would count every core of the host), or fewer if ``OMP_NUM_THREADS`` says so. See
+  usable_cpus and default_thread_count.
 
 Each chunk of BatchNorm's per-channel sums (and of LayerNorm's dgamma and dbeta) sums into its own float64 row of
 partial sums, and the partials are added in a fixed order, so the result does not depend on the thread count or on
@@ -175,12 +176,20 @@ def _cgroup_cpu_quota(path="/sys/fs/cgroup/cpu.max"):
     return None if quota == "max" else int(quota) / int(period)
 
 
+def default_thread_count():
+    """usable_cpus(), or fewer where ``OMP_NUM_THREADS`` asks for fewer: the variable that PyTorch's and the BLAS
+    libraries' pools read, set to share a machine between processes (a test runner's workers, a batch job)."""
+    requested = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    cpus = usable_cpus()
+    return min(cpus, int(requested)) if requested.isdigit() and int(requested) > 0 else cpus
+
+
 class _ThreadPool:
     """Worker threads that sleep while idle, started on first use and again in a child after ``fork`` (threads do
     not survive a fork)."""
 
     def __init__(self):
-        self.threads = usable_cpus()
+        self.threads = default_thread_count()
         self._executor = None
         self._pid = None
         self._lock = threading.Lock()
@@ -202,7 +211,7 @@ def get_num_threads():
 
 
 def set_num_threads(count):
-    """Run large kernels on `count` threads (the calling thread included); the default is usable_cpus()."""
+    """Run large kernels on `count` threads (the calling thread included); the default is default_thread_count()."""
     if count < 1:
         raise ValueError(f"the number of threads must be at least 1, not {count}")
     with _pool._lock:
