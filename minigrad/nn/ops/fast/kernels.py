@@ -143,13 +143,11 @@ def _jit(function):
     return numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)(function)
 
 
+@_jit
 def _chunk_range(total, chunk, chunks):
     """The slice (start, stop) of range(total) that chunk number `chunk` of `chunks` equal parts covers."""
     per_chunk = (total + chunks - 1) // chunks
     return min(total, chunk * per_chunk), min(total, (chunk + 1) * per_chunk)
-
-
-_chunk_range_compiled = _jit(_chunk_range)
 
 
 # --- the thread pool -------------------------------------------------------------------------------------------
@@ -244,7 +242,10 @@ def parallel_for(kernel, chunks, *arguments):
     started = [executor.submit(work) for _ in range(helpers)]
     work()
     for future in started:
-        future.result()  # waits for the chunk a helper is still on, and re-raises its exception if it had one
+        # every chunk has been taken: a helper that has not started yet (its thread is still waiting for a CPU)
+        # is cancelled, not waited for; one that has is waited for, and its exception, if any, re-raised here
+        if not future.cancel():
+            future.result()
 
 
 # --- LayerNorm: x as (rows, m), one group per row ------------------------------------------------------------------
@@ -252,7 +253,7 @@ def parallel_for(kernel, chunks, *arguments):
 @_jit
 def _layer_norm_forward(x, weight, bias, eps, mean, inv_std, output, chunk, chunks):
     rows, m = x.shape
-    start, stop = _chunk_range_compiled(rows, chunk, chunks)
+    start, stop = _chunk_range(rows, chunk, chunks)
     for i in range(start, stop):
         total = 0.0  # a float64 accumulator, whatever the dtype of x
         for j in range(m):
@@ -279,7 +280,7 @@ def layer_norm_forward(x, weight, bias, eps, mean, inv_std, output):
 def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partial_weight, partial_bias, chunk,
                          chunks):
     rows, m = x.shape
-    start, stop = _chunk_range_compiled(rows, chunk, chunks)
+    start, stop = _chunk_range(rows, chunk, chunks)
     for i in range(start, stop):
         mu = mean[i]
         r = inv_std[i]
@@ -328,7 +329,7 @@ def _sum_rows_in_order(partials):
 @_jit
 def _channel_sums(a, a_center, b, b_center, b_scale, partial_first, partial_second, chunk, chunks):
     n, channels, length = a.shape
-    start, stop = _chunk_range_compiled(n, chunk, chunks)
+    start, stop = _chunk_range(n, chunk, chunks)
     first_row = partial_first[chunk]
     second_row = partial_second[chunk]
     for i in range(start, stop):
@@ -386,7 +387,7 @@ def batch_norm_gradient_sums(grad_output, x, mean, inv_std):
 @_jit
 def _batch_norm_normalize(x, mean, inv_std, weight, bias, output, chunk, chunks):
     n, channels, length = x.shape
-    start, stop = _chunk_range_compiled(n, chunk, chunks)
+    start, stop = _chunk_range(n, chunk, chunks)
     for i in range(start, stop):
         if length == 1:  # (N, C): the channel loop innermost, so it vectorizes
             for c in range(channels):
@@ -406,7 +407,7 @@ def batch_norm_normalize(x, mean, inv_std, weight, bias, output):
 @_jit
 def _batch_norm_backward(grad_output, x, mean, inv_std, scale, mean_grad, mean_grad_xhat, grad_x, chunk, chunks):
     n, channels, length = x.shape
-    start, stop = _chunk_range_compiled(n, chunk, chunks)
+    start, stop = _chunk_range(n, chunk, chunks)
     for i in range(start, stop):
         if length == 1:  # (N, C): the channel loop innermost, so it vectorizes
             for c in range(channels):
