@@ -318,9 +318,11 @@ def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x):
 
 def _sum_rows_in_order(partials):
     """partials[0] + partials[1] + ..., in that order (a fixed order gives the same bits on any thread count)."""
-    total = partials[0].copy()
-    for row in partials[1:]:
-        total += row
+    total = partials[0]
+    if len(partials) > 1:  # one chunk (a small array, every call of an RNN step): its row is the sum
+        total = total.copy()
+        for row in partials[1:]:
+            total += row
     return total
 
 
