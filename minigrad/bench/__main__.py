@@ -14,6 +14,7 @@ slowdown, its loaded time over its time for the same case on the idle machine ea
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -82,10 +83,7 @@ def run(quick=False, memory=True, only=None, scaling=False, threads=None):
         print(f"running {case.id} ...", file=sys.stderr, flush=True)
         calls = {name: setup() for name, setup in case.contenders.items()}
         case_repeats = max(3, repeats // 3) if "RNN" in case.workload or "MLP" in case.workload else repeats
-        if case.loaded:
-            with cpu_load():
-                medians = time_interleaved(calls, case_repeats)
-        else:
+        with cpu_load() if case.loaded else contextlib.nullcontext():
             medians = time_interleaved(calls, case_repeats)
         del calls
         for name, seconds in medians.items():
