@@ -225,6 +225,9 @@ def parallel_for(kernel, chunks, *arguments):
     under the GIL): each thread, the calling one included, takes the next chunk when it has finished one. A
     worker that does not get a CPU for a while (the machine is busy) takes fewer chunks and the others take more;
     no thread waits for a share that was set aside for another."""
+    if chunks == 1:  # a small array: the common case of a small model, kept short
+        kernel(*arguments, 0, 1)
+        return
     helpers = min(_pool.threads, chunks) - 1
     if helpers <= 0:
         for chunk in range(chunks):
@@ -277,10 +280,10 @@ def layer_norm_forward(x, weight, bias, eps, mean, inv_std, output):
 
 
 @_jit
-def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partial_weight, partial_bias, chunk,
-                         chunks):
+def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partials, chunk, chunks):
     rows, m = x.shape
     start, stop = _chunk_range(rows, chunk, chunks)
+    partial_weight, partial_bias = partials[0, chunk], partials[1, chunk]
     for i in range(start, stop):
         mu = mean[i]
         r = inv_std[i]
@@ -289,8 +292,8 @@ def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partial_
         for j in range(m):
             dy = grad_output[i, j]
             xhat = (x[i, j] - mu) * r
-            partial_weight[chunk, j] += dy * xhat
-            partial_bias[chunk, j] += dy
+            partial_weight[j] += dy * xhat
+            partial_bias[j] += dy
             g = dy * weight[j]
             sum_g += g
             sum_g_xhat += g * xhat
@@ -309,11 +312,9 @@ def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x):
     of dL/dy (float64 partial sums per chunk of rows, added in order), returned as (dgamma, dbeta): two passes over
     memory that NumPy would make separately."""
     chunks = chunk_count(x.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
-    partial_weight = np.zeros((chunks, x.shape[1]))
-    partial_bias = np.zeros((chunks, x.shape[1]))
-    parallel_for(_layer_norm_backward, chunks, grad_output, weight, x, mean, inv_std, grad_x, partial_weight,
-                 partial_bias)
-    return _sum_rows_in_order(partial_weight), _sum_rows_in_order(partial_bias)
+    partials = np.zeros((2, chunks, x.shape[1]))  # [0]: of dgamma, [1]: of dbeta (one allocation, for small calls)
+    parallel_for(_layer_norm_backward, chunks, grad_output, weight, x, mean, inv_std, grad_x, partials)
+    return _sum_rows_in_order(partials[0]), _sum_rows_in_order(partials[1])
 
 
 def _sum_rows_in_order(partials):
