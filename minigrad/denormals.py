@@ -17,7 +17,7 @@ through the C library's ``fegetenv``/``fesetenv``, whose environment record ends
 
 The setting belongs to the calling thread, and threads it starts afterwards inherit it (a new thread copies its
 creator's MXCSR). NumPy's elementwise loops and minigrad's serial compiled kernels run in the calling thread;
-thread pools already running (BLAS, PyTorch's, numba's once started) keep the setting they had.
+thread pools already running (BLAS, PyTorch's, the compiled kernels' once started) keep the setting they had.
 """
 
 import functools

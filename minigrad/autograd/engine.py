@@ -33,6 +33,7 @@ def run_backward(root, grad_root, retain_graph):
     pending = {id(root_node): grad_root}   # node -> dL/d(node's output), summed over the children seen so far
     ready = [root_node]                    # nodes whose children have all sent their share
     owned = {id(grad_root)}                # arrays that already have an owner: the caller's, or some leaf's .grad
+    shared = {id(grad_root)}               # of those, the ones the graph may still hold (see store_leaf_gradient)
     while ready:
         node = ready.pop()
         grad_output = pending.pop(id(node), None)
@@ -63,15 +64,16 @@ def run_backward(root, grad_root, retain_graph):
                                  f"in the gradient for {argument_name(node._function, index)}", node._trace)
             if not is_node:  # a leaf Tensor
                 if grad is not None:
-                    store_leaf_gradient(parent, grad, owned)
+                    store_leaf_gradient(parent, grad, owned, shared)
                 continue
             key = id(parent)
             if grad is not None:
                 previous = pending.get(key)
                 # a new array, never `+=`: the same gradient array may have been sent to several parents
                 pending[key] = grad if previous is None else _add(previous, grad)
-            children[key] -= 1
-            if children[key] == 0:
+            remaining = children[key] - 1
+            children[key] = remaining
+            if remaining == 0:
                 ready.append(parent)
         if not retain_graph:
             node._release()
@@ -94,7 +96,7 @@ def count_children(root_node):
     return children
 
 
-def store_leaf_gradient(leaf, grad, owned):
+def store_leaf_gradient(leaf, grad, owned, shared):
     """Add `grad` into ``leaf.grad``, copying it first unless it is a fresh array no one else holds.
 
     Gradient arrays flowing through the graph are shared freely: Add hands the same array to both parents, Reshape
@@ -102,9 +104,18 @@ def store_leaf_gradient(leaf, grad, owned):
     as it is. A ``.grad`` that someone will update in place (an optimizer, gradient clipping) must own its array,
     so the first store copies a view (``grad.base`` is set) or an array in `owned` (the caller's, or another
     leaf's ``.grad``), and `owned` then records the stored array.
+
+    Later gradients are added into that array in place, as PyTorch's gradient accumulation does: ``.grad`` stays
+    the same Tensor, and no new array is made (for a large input, a new array is memory to allocate and first touch
+    on every backward). Not into an array in `shared`, though: the caller's array, or one the first store took
+    over without a copy in this backward, which may still be on its way to another node.
     """
-    _accumulate(leaf, grad, copy=id(grad) in owned or grad.base is not None)
+    had_grad = leaf.grad is not None
+    copy = id(grad) in owned or grad.base is not None
+    _accumulate(leaf, grad, copy, in_place=had_grad and id(leaf.grad.data) not in shared)
     owned.add(id(leaf.grad.data))
+    if not had_grad and not copy:
+        shared.add(id(leaf.grad.data))
 
 
 def _store_retained_gradient(node, grad_output):
@@ -114,10 +125,13 @@ def _store_retained_gradient(node, grad_output):
         _accumulate(tensor, grad_output, copy=True)
 
 
-def _accumulate(tensor, grad, copy):
-    """``tensor.grad = grad`` (copied if asked) the first time, ``tensor.grad + grad`` as a new array after."""
+def _accumulate(tensor, grad, copy, in_place=False):
+    """``tensor.grad = grad`` (copied if asked) the first time; after that ``tensor.grad += grad`` where `in_place`
+    allows it and the array can take the sum (see _adds_in_place), else ``tensor.grad + grad`` as a new array."""
     if tensor.grad is None:
         tensor.grad = Tensor._make(grad.copy() if copy else grad)
+    elif in_place and _adds_in_place(tensor.grad.data, grad):
+        tensor.grad.data += grad
     else:
         tensor.grad = Tensor._make(_add(tensor.grad.data, grad))
 
@@ -126,6 +140,13 @@ def _add(a, b):
     """a + b as an array of their backend: NumPy turns the sum of two 0-d arrays into a scalar."""
     total = a + b
     return total if type(total) is type(a) else get_array_module(a).asarray(total)
+
+
+def _adds_in_place(array, grad):
+    """Whether `array += grad` is possible and changes `array` alone: an array owning its writable memory (CuPy's
+    arrays have no read-only flag), of grad's shape and dtype (a ``.grad`` set by hand may have neither)."""
+    return (array.base is None and getattr(array.flags, "writeable", True) and array.shape == grad.shape
+            and array.dtype == grad.dtype)
 
 
 def _as_gradient_tuple(node, grads):

@@ -9,9 +9,12 @@ Each case runs every engine in the same process, interleaved, and reports the me
 minigrad / engine (below 1 means minigrad is faster), and the peak memory of one call measured in a fresh process.
 LayerNorm and BatchNorm also report the fraction of the memory-bandwidth bound reached: forward reads x and
 writes y, backward reads dy and x and writes dx, 20 bytes per float32 element at the machine's copy bandwidth.
+The loaded-machine cases run with a CPU-bound helper process on every core and also report each engine's
+slowdown, its loaded time over its time for the same case on the idle machine earlier in the run.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -21,6 +24,7 @@ import sys
 import numpy
 
 from minigrad.bench import workloads
+from minigrad.bench.load import cpu_load
 from minigrad.bench.harness import cpu_time_counters, measure_peak_in_subprocess, steal_fraction, time_interleaved
 
 BYTES_PER_ELEMENT_FWD_BWD = 20  # float32: x, y forward; dy, x, dx backward
@@ -47,9 +51,9 @@ def machine_description():
 
 
 def limit_threads(count):
-    """Give every engine the same number of threads: PyTorch's intra-op pool, and the BLAS and OpenMP pools that
+    """Give every engine the same number of threads: PyTorch's intra-op pool, the BLAS and OpenMP pools that
     NumPy (and so minigrad, autograd and mygrad) calls into, through threadpoolctl (installed with scikit-learn),
-    and numba's pool that minigrad's compiled normalization loops run in, when numba is installed.
+    and the pool that minigrad's compiled normalization loops run on.
 
     On a machine whose cores are busy with other work, a BLAS call that splits a small matrix product over
     threads waits for a core for each of them, and its time jumps by 10x from one call to the next."""
@@ -57,8 +61,7 @@ def limit_threads(count):
     from threadpoolctl import threadpool_limits
     torch.set_num_threads(count)
     from minigrad.nn.ops.fast import kernels
-    if kernels.numba is not None:
-        kernels.numba.set_num_threads(min(count, kernels.numba.config.NUMBA_NUM_THREADS))
+    kernels.set_num_threads(count)
     return threadpool_limits(limits=count)
 
 
@@ -70,15 +73,18 @@ def run(quick=False, memory=True, only=None, scaling=False, threads=None):
     if scaling:
         cases += workloads.scaling_cases(quick)
     rows = []
+    idle_seconds = {}  # (case id, engine) -> seconds per op, for the loaded cases' slowdown
     seen = set()
+    wanted = [text.strip().lower() for text in only.split(",")] if only else None
     for case in cases:
-        if case.id in seen or (only and only.lower() not in case.id.lower()):
+        if case.id in seen or (wanted and not any(text in case.id.lower() for text in wanted)):
             continue
         seen.add(case.id)
         print(f"running {case.id} ...", file=sys.stderr, flush=True)
         calls = {name: setup() for name, setup in case.contenders.items()}
         case_repeats = max(3, repeats // 3) if "RNN" in case.workload or "MLP" in case.workload else repeats
-        medians = time_interleaved(calls, case_repeats)
+        with cpu_load() if case.loaded else contextlib.nullcontext():
+            medians = time_interleaved(calls, case_repeats)
         del calls
         for name, seconds in medians.items():
             row = {"workload": case.workload, "size": case.size, "engine": name,
@@ -86,8 +92,13 @@ def run(quick=False, memory=True, only=None, scaling=False, threads=None):
                    "note": case.note}
             if case.elements:
                 row["bandwidth_fraction"] = BYTES_PER_ELEMENT_FWD_BWD * case.elements / bandwidth / seconds
-            if memory and not quick:
+            if case.loaded:
+                idle = idle_seconds.get((case.idle_id, name))
+                if idle:
+                    row["slowdown"] = seconds / case.ops_per_call / idle
+            elif memory and not quick:
                 row["peak_bytes"] = measure_peak_in_subprocess(case.id, name)
+            idle_seconds[(case.id, name)] = row["seconds"]
             rows.append(row)
     machine = machine_description()
     machine["threads"] = threads or "all cores"
@@ -118,15 +129,17 @@ def markdown(report):
              f"{machine['date']}. Threads per engine: {machine.get('threads', 'all cores')}; load average at the "
              f"end of the run {machine.get('load_average', float('nan')):.2f}{_steal_text(machine)}. Copy "
              f"bandwidth (main memory) {report['copy_bandwidth_GBps']:.1f} GB/s.", "",
-             "| workload | size | engine | median time | minigrad / engine | peak memory | of bandwidth bound |",
-             "|---|---|---|---|---|---|---|"]
+             "| workload | size | engine | median time | minigrad / engine | peak memory | of bandwidth bound "
+             "| loaded / idle |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in report["rows"]:
         peak = row.get("peak_bytes")
-        lines.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+        lines.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
             row["workload"], row["size"], row["engine"], _format_time(row["seconds"]),
             "" if row["engine"] == "minigrad" else f"{row['ratio']:.2f}x",
             "" if peak is None else f"{peak / 2 ** 20:.1f} MiB",
-            f"{100 * row['bandwidth_fraction']:.0f}%" if "bandwidth_fraction" in row else ""))
+            f"{100 * row['bandwidth_fraction']:.0f}%" if "bandwidth_fraction" in row else "",
+            f"{row['slowdown']:.2f}x" if "slowdown" in row else ""))
     return "\n".join(lines)
 
 
@@ -167,7 +180,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer repetitions; no memory measurement")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--scaling", action="store_true", help="also time LayerNorm over sizes and the RNN over T")
-    parser.add_argument("--only", help="run only cases whose id contains this text")
+    parser.add_argument("--only", help="run only cases whose id contains this text (or one of several, comma-separated)")
     parser.add_argument("--threads", type=int, help="limit every engine to this many threads (default: all cores)")
     parser.add_argument("--json", help="write the report as JSON here")
     parser.add_argument("--markdown", help="write the table as Markdown here")

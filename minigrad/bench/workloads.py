@@ -2,8 +2,13 @@
 
 A *case* is one workload at one size (``layernorm/4096x1024``). Its *contenders* map an engine's name to a setup
 function that builds the inputs and returns the zero-argument call to time: forward plus backward (plus the
-optimizer step where the workload is a training step). Gradients are cleared inside each call for every engine,
-so no engine pays for accumulating into a stale gradient that another does not.
+optimizer step where the workload is a training step). Where minigrad and PyTorch share an API (tensors with
+``.grad`` and ``.backward``, ``nn.functional``), both run the same body.
+
+Gradients are cleared inside each call, for every engine alike, except in the *accumulating* cases, where they
+add up in ``.grad`` from call to call, as they do in a training loop that accumulates over several batches (or
+that never clears an input's gradient): that path adds into an existing gradient instead of storing a new one.
+The *loaded* cases repeat some workloads with a CPU-bound process on every core (:mod:`minigrad.bench.load`).
 """
 
 import numpy
@@ -11,14 +16,28 @@ import numpy
 FLOAT = numpy.float32
 
 
+LOADED_SUFFIX = ", loaded machine"
+
+
 class Case:
-    def __init__(self, workload, size, contenders, ops_per_call=1, elements=None, note=""):
+    def __init__(self, workload, size, contenders, ops_per_call=1, elements=None, note="", loaded=False):
         self.workload = workload
         self.size = size
         self.contenders = contenders          # name -> setup() -> call()
         self.ops_per_call = ops_per_call      # to report time per op for the engine-overhead chain
         self.elements = elements              # for the memory-bandwidth bound of LayerNorm/BatchNorm
         self.note = note
+        self.loaded = loaded                  # timed with a CPU-bound process on every core
+
+    def under_load(self):
+        """The same case, timed with a CPU-bound helper process on every core."""
+        return Case(self.workload + LOADED_SUFFIX, self.size, self.contenders, self.ops_per_call, self.elements,
+                    self.note, loaded=True)
+
+    @property
+    def idle_id(self):
+        """For a loaded case, the id of the same case on the idle machine."""
+        return f"{self.workload[:-len(LOADED_SUFFIX)] if self.loaded else self.workload}/{self.size}"
 
     @property
     def id(self):
@@ -122,57 +141,62 @@ def _normalization_inputs(rows, features):
     return x, grad_output, weight, bias
 
 
-def _minigrad_norm(kind, rows, features, composed):
+def _normalization_call(F, kind, tensors, running_mean, running_var, accumulate):
+    """forward + backward of F.layer_norm or F.batch_norm (training): the same body for minigrad and PyTorch,
+    whose ``nn.functional`` signatures agree."""
+    x, grad_output, weight, bias = tensors
+    features = x.shape[-1]
+
+    def call():
+        if not accumulate:
+            x.grad = weight.grad = bias.grad = None
+        if kind == "layernorm":
+            out = F.layer_norm(x, (features,), weight, bias)
+        else:
+            out = F.batch_norm(x, running_mean, running_var, weight, bias, training=True)
+        out.backward(grad_output)
+    call.tensors = tensors  # for the tests: the inputs whose .grad the calls fill
+    return call
+
+
+def _minigrad_norm(kind, rows, features, composed, accumulate=False):
     def setup():
         import minigrad
         from minigrad.nn import composed as composed_ops
-        from minigrad.nn import functional as F
-        x, grad_output, weight, bias = (minigrad.tensor(a) for a in _normalization_inputs(rows, features))
-        for t in (x, weight, bias):
-            t.requires_grad = True
-        running_mean = minigrad.zeros(features)
-        running_var = minigrad.ones(features)
-        ops = composed_ops if composed else F
-
-        def call():
-            x.grad = weight.grad = bias.grad = None
-            if kind == "layernorm":
-                out = ops.layer_norm(x, (features,), weight, bias)
-            else:
-                out = ops.batch_norm(x, running_mean, running_var, weight, bias, training=True)
-            out.backward(grad_output)
-        return call
+        from minigrad.nn import functional
+        tensors = [minigrad.tensor(a) for a in _normalization_inputs(rows, features)]
+        for index in (0, 2, 3):  # x, weight, bias
+            tensors[index].requires_grad = True
+        return _normalization_call(composed_ops if composed else functional, kind, tensors,
+                                   minigrad.zeros(features), minigrad.ones(features), accumulate)
     return setup
 
 
-def _torch_norm(kind, rows, features):
+def _torch_norm(kind, rows, features, accumulate=False):
     def setup():
         import torch
-        import torch.nn.functional as F
-        x, grad_output, weight, bias = (torch.tensor(a) for a in _normalization_inputs(rows, features))
-        for t in (x, weight, bias):
-            t.requires_grad_(True)
-        running_mean, running_var = torch.zeros(features), torch.ones(features)
-
-        def call():
-            x.grad = weight.grad = bias.grad = None
-            if kind == "layernorm":
-                out = F.layer_norm(x, (features,), weight, bias)
-            else:
-                out = F.batch_norm(x, running_mean, running_var, weight, bias, training=True)
-            out.backward(grad_output)
-        return call
+        import torch.nn.functional as functional
+        tensors = [torch.tensor(a) for a in _normalization_inputs(rows, features)]
+        for index in (0, 2, 3):
+            tensors[index].requires_grad_(True)
+        return _normalization_call(functional, kind, tensors, torch.zeros(features), torch.ones(features),
+                                   accumulate)
     return setup
 
 
-def normalization_cases(kind, quick, sizes=None):
+def normalization_cases(kind, quick, sizes=None, accumulate=False):
+    """LayerNorm or BatchNorm1d forward + backward at each size; with `accumulate`, the gradients of x, gamma and
+    beta add up across calls (no composed twin: it accumulates through the same engine path)."""
     label = "LayerNorm fwd+bwd" if kind == "layernorm" else "BatchNorm1d fwd+bwd (train)"
+    if accumulate:
+        label += ", gradients accumulating"
     sizes = sizes or ([(64, 1024), (4096, 1024)])
     cases = []
     for rows, features in sizes:
-        contenders = {"minigrad": _minigrad_norm(kind, rows, features, composed=False),
-                      "minigrad composed": _minigrad_norm(kind, rows, features, composed=True),
-                      "torch": _torch_norm(kind, rows, features)}
+        contenders = {"minigrad": _minigrad_norm(kind, rows, features, composed=False, accumulate=accumulate)}
+        if not accumulate:
+            contenders["minigrad composed"] = _minigrad_norm(kind, rows, features, composed=True)
+        contenders["torch"] = _torch_norm(kind, rows, features, accumulate)
         cases.append(Case(label, f"{rows}x{features}", contenders, elements=rows * features))
     return cases
 
@@ -395,9 +419,30 @@ def conv_cases(quick):
                  {"minigrad": _conv_minigrad, "torch": _conv_torch})]
 
 
+ACCUMULATING_SIZES = [(4096, 1024)]
+
+
+def accumulating_cases(quick=False):
+    return (normalization_cases("layernorm", quick, ACCUMULATING_SIZES, accumulate=True)
+            + normalization_cases("batchnorm", quick, ACCUMULATING_SIZES, accumulate=True))
+
+
+def loaded_cases(quick=False):
+    """The engine overhead, the accumulating LayerNorm and BatchNorm, and the RNN step, each with a CPU-bound
+    process on every core (engines interleaved under the same load; the composed twin is left out)."""
+    cases = engine_overhead_cases(quick)[:1] + accumulating_cases(quick) + rnn_cases(quick)
+    loaded = []
+    for case in cases:
+        case = case.under_load()
+        case.contenders = {name: setup for name, setup in case.contenders.items() if name in ("minigrad", "torch")}
+        loaded.append(case)
+    return loaded
+
+
 def all_cases(quick=False):
     return (engine_overhead_cases(quick) + normalization_cases("layernorm", quick)
-            + normalization_cases("batchnorm", quick) + rnn_cases(quick) + mlp_cases(quick) + conv_cases(quick))
+            + normalization_cases("batchnorm", quick) + accumulating_cases(quick) + rnn_cases(quick)
+            + mlp_cases(quick) + conv_cases(quick) + loaded_cases(quick))
 
 
 def find_case(case_id, quick=False):

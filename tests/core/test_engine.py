@@ -83,6 +83,43 @@ def test_gradients_accumulate_across_two_backward_calls_on_leaves(backend):
     assert_close(x.grad, [3.0 + 2.0, 3.0 + 4.0])
 
 
+def test_accumulating_adds_into_the_same_grad_in_place_as_pytorch_does():
+    torch = pytest.importorskip("torch")
+    x, x_torch = leaf([1.0, 2.0]), torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    for engine_x, as_array in ((x, lambda grad: grad.data), (x_torch, lambda grad: grad.numpy())):
+        (engine_x * 3.0).sum().backward()
+        first, first_array = engine_x.grad, as_array(engine_x.grad)
+        (engine_x * engine_x).sum().backward()
+        assert engine_x.grad is first                            # the same Tensor, updated in place ...
+        assert numpy.shares_memory(as_array(engine_x.grad), first_array)  # ... in the same memory
+        assert_close(first_array, [3.0 + 2.0, 3.0 + 4.0])
+
+
+def test_accumulating_in_place_never_writes_into_a_gradient_still_on_its_way_to_another_node(backend):
+    # The outer Add hands one array (fresh from the Mul) to both of its parents; the inner x + x passes it on to
+    # x twice, before x.exp() has read it. Had x.grad taken that array over and then been added into in place,
+    # x.exp() would read a gradient that had changed under it.
+    upstream = numpy.array([0.5, -1.5])
+    for existing in (None, [10.0, 20.0]):
+        x = leaf([0.25, 1.0])
+        if existing is not None:
+            x.grad = minigrad.tensor(existing, dtype="float64")
+        ((x.exp() + (x + x)) * 1.0).backward(minigrad.tensor(upstream, dtype="float64"))
+        expected = upstream * (2.0 + numpy.exp([0.25, 1.0])) + (0.0 if existing is None else numpy.array(existing))
+        assert_close(x.grad, expected, atol=1e-12)
+        assert_close(upstream, [0.5, -1.5], atol=0)
+
+
+def test_a_read_only_grad_set_by_the_user_gets_a_new_array():
+    x = leaf([1.0, 2.0])
+    frozen = numpy.array([1.0, 1.0])
+    frozen.flags.writeable = False
+    x.grad = minigrad.tensor(frozen)
+    (x * 2.0).sum().backward()
+    assert_close(x.grad, [3.0, 3.0])
+    assert_close(frozen, [1.0, 1.0], atol=0)
+
+
 def test_backward_on_a_leaf_itself(backend):
     x = leaf(2.0)
     x.backward()

@@ -5,7 +5,7 @@ sets: BlockedLayerNorm or BlockedBatchNorm) and on (NumbaLayerNorm or NumbaBatch
 whatever MINIGRAD_BACKEND says, and compares the output, every gradient and the running statistics: to 1e-12 in
 float64 and 1e-5 in float32. Gradcheck, NaN and
 infinity, and the float32 large-mean accuracy run on the compiled path. The tests that take the ``build`` fixture
-run once with each build of the kernels, serial and parallel.
+run once in the calling thread alone and once cut into chunks on the kernels' thread pool.
 """
 
 import numpy
@@ -23,13 +23,20 @@ TOLERANCE = {numpy.float64: 1e-12, numpy.float32: 1e-5}
 
 @pytest.fixture(params=["serial", "parallel"])
 def build(request, monkeypatch):
-    """Run a test with each build of the kernels: the parallel one normally starts at PARALLEL_MIN_ELEMENTS
-    elements, and these tests reach it with small arrays by lowering that to 0."""
+    """Run a test in the calling thread alone (one chunk) and on the thread pool: chunks normally start at
+    PARALLEL_MIN_ELEMENTS elements of about ELEMENTS_PER_CHUNK each, and these tests reach them with small arrays
+    by lowering both (so there are more chunks than rows, and some chunks are empty), on two threads even on a
+    one-CPU machine."""
     if request.param == "parallel":
         monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 0)
+        monkeypatch.setattr(kernels, "ELEMENTS_PER_CHUNK", 1)
+        threads_before = kernels.get_num_threads()
+        kernels.set_num_threads(2)
+        yield request.param
+        kernels.set_num_threads(threads_before)
     else:
         monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1 << 62)
-    return request.param
+        yield request.param
 
 
 def _inputs(x_shape, parameter_shape, affine, dtype, seed=0):
@@ -125,17 +132,16 @@ def test_the_switch_selects_the_path(monkeypatch, build):
     monkeypatch.setattr(minigrad.fast_path, "_enabled", False)  # minigrad.set_fast_kernels(False)
     assert not kernels.enabled()
     monkeypatch.setattr(minigrad.fast_path, "_enabled", True)
-    calls = []
-    kernel = kernels.layer_norm_forward
-    for name in ("serial", "parallel"):
-        original = getattr(kernel, name)
-        monkeypatch.setattr(kernel, name,
-                            lambda *args, name=name, original=original: calls.append(name) or original(*args))
+    chunk_counts = []
+    real_parallel_for = kernels.parallel_for
+    monkeypatch.setattr(kernels, "parallel_for",
+                        lambda kernel, chunks, *args: chunk_counts.append(chunks) or real_parallel_for(kernel, chunks,
+                                                                                                     *args))
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
-    assert calls == [build]
+    assert len(chunk_counts) == 1 and (chunk_counts[0] == 1) == (build == "serial")
     monkeypatch.setattr(kernels, "ENABLED", False)
     F.layer_norm(minigrad.tensor(numpy.ones((2, 3)), backend="numpy"), 3)
-    assert calls == [build]
+    assert len(chunk_counts) == 1
 
 
 def test_only_plain_float32_or_float64_arrays_of_one_dtype_take_the_kernels(monkeypatch):
@@ -154,46 +160,143 @@ def test_only_plain_float32_or_float64_arrays_of_one_dtype_take_the_kernels(monk
     assert not kernels.usable(numpy.ones(4, numpy.float32))
 
 
-def test_the_size_picks_the_build_and_the_number_of_partial_sums():
+def test_the_size_alone_picks_the_number_of_chunks():
     threshold = kernels.PARALLEL_MIN_ELEMENTS
     assert threshold == 1 << 18
     assert kernels.runs_in_parallel(threshold) and not kernels.runs_in_parallel(threshold - 1)
-    assert kernels.sum_chunks(threshold) == kernels.SUM_CHUNKS and kernels.sum_chunks(threshold - 1) == 1
+    assert kernels.chunk_count(threshold - 1) == 1
+    assert kernels.chunk_count(threshold) == threshold // kernels.ELEMENTS_PER_CHUNK
+    assert kernels.chunk_count(4096 * 1024) == kernels.MAX_CHUNKS == kernels.chunk_count(1 << 40)
+    assert kernels.chunk_count(1 << 40, kernels.MAX_CHUNKS_WITH_PARTIAL_SUMS) == kernels.MAX_CHUNKS_WITH_PARTIAL_SUMS
 
 
-def test_the_two_builds_are_separate_compilations():
-    """Different names, so that numba's on-disk cache keeps them apart, and only one of them parallel."""
-    for kernel in (kernels.layer_norm_forward, kernels.layer_norm_backward, kernels.batch_norm_backward):
-        assert kernel.serial.py_func.__qualname__ != kernel.parallel.py_func.__qualname__
-        assert kernel.parallel.targetoptions.get("parallel")
-        assert not kernel.serial.targetoptions.get("parallel")
+def test_the_thread_count_follows_the_affinity_and_the_cgroup_quota(tmp_path, monkeypatch):
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")
+    assert kernels._cgroup_cpu_quota(quota) == 1.5
+    quota.write_text("max 100000\n")
+    assert kernels._cgroup_cpu_quota(quota) is None
+    assert kernels._cgroup_cpu_quota(tmp_path / "missing") is None
+    monkeypatch.setattr(kernels, "_cgroup_cpu_quota", lambda: 1.5)
+    monkeypatch.setattr(kernels.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5, 6, 7}, raising=False)
+    assert kernels.usable_cpus() == 2  # 1.5 CPUs' worth of time: two threads, not eight
+    monkeypatch.setattr(kernels, "_cgroup_cpu_quota", lambda: None)
+    assert kernels.usable_cpus() == 8
+    monkeypatch.setattr(kernels.os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert kernels.usable_cpus() == 1
+    with pytest.raises(ValueError):
+        kernels.set_num_threads(0)
+    monkeypatch.setattr(kernels.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for value, expected in (("1", 1), ("3", 3), ("16", 4), ("", 4), ("0", 4), ("many", 4), ("2,1", 2)):
+        monkeypatch.setenv("OMP_NUM_THREADS", value)
+        assert kernels.default_thread_count() == expected, value
 
 
-def test_the_parallel_build_gives_the_same_bits_on_any_number_of_threads(monkeypatch):
-    numba = kernels.numba
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("one numba thread on this machine")
-    monkeypatch.setattr(kernels, "ENABLED", True)
-    rng = numpy.random.default_rng(4)
+def _large_layer_and_batch_norms(seed=4):
+    """LayerNorm and BatchNorm forward + backward at 512x512 float32 (the size where chunks start): outputs and
+    the gradients of x and gamma."""
+    rng = numpy.random.default_rng(seed)
     x, grad_output = (rng.standard_normal((512, 512)).astype(numpy.float32) for _ in range(2))
     weight = rng.standard_normal(512).astype(numpy.float32)
     results = []
-    threads_before = numba.get_num_threads()
+    for function in (lambda x, w: F.layer_norm(x, 512, w),
+                     lambda x, w: F.batch_norm(x, None, None, w, training=True)):
+        leaves = [minigrad.tensor(a, requires_grad=True, backend="numpy") for a in (x, weight)]
+        output = function(*leaves)
+        output.backward(minigrad.tensor(grad_output, backend="numpy"))
+        results.append([output.detach().numpy(), leaves[0].grad.numpy(), leaves[1].grad.numpy()])
+    return results
+
+
+def test_the_pool_gives_the_same_bits_on_any_number_of_threads(monkeypatch):
+    monkeypatch.setattr(kernels, "ENABLED", True)
+    threads_before = kernels.get_num_threads()
+    results = []
     try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            for function in (lambda x, w: F.layer_norm(x, 512, w), lambda x, w: F.batch_norm(x, None, None, w,
-                                                                                               training=True)):
-                leaves = [minigrad.tensor(a, requires_grad=True, backend="numpy") for a in (x, weight)]
-                output = function(*leaves)
-                output.backward(minigrad.tensor(grad_output, backend="numpy"))
-                results.append([output.detach().numpy(), leaves[0].grad.numpy(), leaves[1].grad.numpy()])
+        for threads in (1, 2, 3):
+            kernels.set_num_threads(threads)
+            results.append(_large_layer_and_batch_norms())
     finally:
-        numba.set_num_threads(threads_before)
-    half = len(results) // 2
-    for one_thread, two_threads in zip(results[:half], results[half:]):
-        for a, b in zip(one_thread, two_threads):
-            assert numpy.array_equal(a, b)
+        kernels.set_num_threads(threads_before)
+    for other in results[1:]:
+        for expected_arrays, actual_arrays in zip(results[0], other):
+            for expected, actual in zip(expected_arrays, actual_arrays):
+                assert numpy.array_equal(expected, actual)
+
+
+def test_calls_from_several_python_threads_at_once_each_get_their_own_result(monkeypatch):
+    import threading
+    monkeypatch.setattr(kernels, "ENABLED", True)
+    expected = _large_layer_and_batch_norms(seed=7)
+    results, errors = [None] * 4, []
+
+    def run(index):
+        try:
+            results[index] = _large_layer_and_batch_norms(seed=7)
+        except Exception as error:  # reported below, in the test's own thread
+            errors.append(error)
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    for result in results:
+        for expected_arrays, actual_arrays in zip(expected, result):
+            for a, b in zip(expected_arrays, actual_arrays):
+                assert numpy.array_equal(a, b)
+
+
+def _thread_cpu_seconds(native_id):
+    """CPU time (user + system) of one thread of this process so far, from /proc (Linux)."""
+    import os
+    with open(f"/proc/self/task/{native_id}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_pools_idle_threads_sleep_instead_of_spinning(monkeypatch):
+    """After a parallel kernel, the pool's threads wait without using the CPU (an OpenMP pool's threads spin for a
+    while, which on a busy machine takes CPU time from everyone)."""
+    import os
+    import threading
+    import time
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("needs Linux's /proc")
+    threads_before = kernels.get_num_threads()
+    kernels.set_num_threads(3)
+    try:
+        monkeypatch.setattr(kernels, "ENABLED", True)
+        _large_layer_and_batch_norms()
+        executor = kernels._pool.executor()
+        worker_ids = {executor.submit(threading.get_native_id).result() for _ in range(8)}
+        _large_layer_and_batch_norms()
+        before = {tid: _thread_cpu_seconds(tid) for tid in worker_ids}
+        time.sleep(0.5)
+        used = sum(_thread_cpu_seconds(tid) - before[tid] for tid in worker_ids)
+    finally:
+        kernels.set_num_threads(threads_before)
+    assert worker_ids and used < 0.05  # a spinning thread would use about 0.5 s here
+
+
+def test_the_pool_works_in_a_child_process_after_fork(monkeypatch):
+    import os
+    import signal
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(kernels, "ENABLED", True)
+    expected = _large_layer_and_batch_norms()  # the parent's pool has started its threads
+    pid = os.fork()
+    if pid == 0:  # the child: threads do not survive fork, so the pool must start new ones
+        signal.alarm(60)  # a hang ends the child instead of the test run
+        same = False
+        try:
+            actual = _large_layer_and_batch_norms()
+            same = all(numpy.array_equal(a, b) for e, r in zip(expected, actual) for a, b in zip(e, r))
+        finally:
+            os._exit(0 if same else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def test_gradcheck_through_the_compiled_path(build, monkeypatch):

@@ -3,12 +3,18 @@
 Even blocked, NumPy makes about ten passes over memory where a compiled loop makes two, and on a small array (an
 RNN step's 32x128) the cost is its 25 or so NumPy calls rather than memory. These classes hand the same formulas,
 written as plain loops over each row or channel, to :mod:`minigrad.nn.ops.fast.kernels`, with every sum in
-float64. They save what the plain classes save, in the same layout, and run on NumPy float32 and float64 arrays
-when numba is installed (``pip install minigrad[fast]``) and ``MINIGRAD_NUMBA`` is not "0".
+float64. They run on NumPy float32 and float64 arrays when numba is installed (``pip install minigrad[fast]``)
+and ``MINIGRAD_NUMBA`` is not "0".
+
+What they save differs from the plain classes: x and the float64 mean and 1/std (one number per row or channel)
+instead of xhat, and backward recomputes xhat = (x - mu) r from them, as PyTorch does. Forward then writes y
+alone, and the call needs one x-sized array less: at 4096x1024 float32, 16 MiB.
 
 Backward falls back to the plain class's formula if the arrays it receives do not suit the kernels (another
 dtype or array type than forward's), so a node chosen for its forward never fails in backward.
 """
+
+import types
 
 from minigrad.backends import get_array_module
 from minigrad.nn.ops.batch_norm import BatchNorm, channel_axes, update_running_statistics
@@ -21,8 +27,17 @@ def _present(*arrays):
     return [array for array in arrays if array is not None]
 
 
+def _plain_context(ctx, normalized, inv_std, weight):
+    """A stand-in ctx holding what the plain class's backward reads: its saved arrays (xhat in x's dtype, r, gamma)
+    and ctx's other attributes. For the fallback of backward; ctx itself is left as forward made it."""
+    plain = types.SimpleNamespace(**vars(ctx))
+    plain.needs_input_grad, plain.saved_tensors = ctx.needs_input_grad, (normalized, inv_std, weight)
+    return plain
+
+
 class NumbaLayerNorm(LayerNorm):
-    """LayerNorm as one compiled loop per row for forward and one for backward (dgamma and dbeta in the same pass)."""
+    """LayerNorm as one compiled loop per row for forward and one for backward (dgamma and dbeta in the same pass),
+    xhat recomputed in backward from the saved x, mean and 1/std."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_ndim, eps):
@@ -30,34 +45,32 @@ class NumbaLayerNorm(LayerNorm):
         x_rows, weight_row, bias_row = as_rows(ctx, x, weight, bias, normalized_ndim)
         rows, m = x_rows.shape
         x_rows = xp.ascontiguousarray(x_rows)
-        normalized = xp.empty_like(x_rows)
-        inv_std = xp.empty((rows, 1), dtype=x_rows.dtype)
-        affine = weight_row is not None or bias_row is not None
-        output = xp.empty_like(x_rows) if affine else normalized
+        mean, inv_std = xp.empty(rows), xp.empty(rows)  # float64, as the kernels compute them
+        output = xp.empty_like(x_rows)
         weight_or_one = xp.ones(m, dtype=x_rows.dtype) if weight_row is None else weight_row
         bias_or_zero = xp.zeros(m, dtype=x_rows.dtype) if bias_row is None else bias_row
-        kernels.layer_norm_forward(x_rows, weight_or_one, bias_or_zero, eps, normalized, inv_std.reshape(rows),
-                                   output)
-        ctx.save_for_backward(normalized, inv_std, weight_row)
+        kernels.layer_norm_forward(x_rows, weight_or_one, bias_or_zero, eps, mean, inv_std, output)
+        ctx.save_for_backward(x_rows, mean, inv_std, weight_row)
         return output.reshape(ctx.x_shape)
 
     @staticmethod
     def backward(ctx, grad_output):
-        normalized, inv_std, weight_row = ctx.saved_tensors
-        if not kernels.suits(*_present(grad_output, normalized, weight_row)):
-            return LayerNorm.backward(ctx, grad_output)
+        x_rows, mean, inv_std, weight_row = ctx.saved_tensors
+        rows, m = x_rows.shape
+        if not kernels.suits(*_present(grad_output, x_rows, weight_row)):
+            normalized = ((x_rows - mean[:, None]) * inv_std[:, None]).astype(x_rows.dtype)
+            plain = _plain_context(ctx, normalized, inv_std[:, None].astype(x_rows.dtype), weight_row)
+            return LayerNorm.backward(plain, grad_output)
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
-        xp = get_array_module(normalized)
-        rows, m = normalized.shape
-        grad_rows = grad_output.reshape(rows, m)
-        grad_x = xp.empty(ctx.x_shape, dtype=normalized.dtype)
-        weight_or_one = xp.ones(m, dtype=normalized.dtype) if weight_row is None else weight_row
+        xp = get_array_module(x_rows)
+        grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype)
+        weight_or_one = xp.ones(m, dtype=x_rows.dtype) if weight_row is None else weight_row
         grad_weight, grad_bias = kernels.layer_norm_backward(
-            xp.ascontiguousarray(grad_rows), weight_or_one, normalized, inv_std.reshape(rows),
-            grad_x.reshape(rows, m), kernels.sum_chunks(rows * m))
+            xp.ascontiguousarray(grad_output.reshape(rows, m)), weight_or_one, x_rows, mean, inv_std,
+            grad_x.reshape(rows, m))
         return (grad_x if needs_x else None,
-                grad_weight.astype(normalized.dtype).reshape(ctx.parameter_shape) if needs_weight else None,
-                grad_bias.astype(normalized.dtype).reshape(ctx.parameter_shape) if needs_bias else None,
+                grad_weight.astype(x_rows.dtype).reshape(ctx.parameter_shape) if needs_weight else None,
+                grad_bias.astype(x_rows.dtype).reshape(ctx.parameter_shape) if needs_bias else None,
                 None, None)
 
 
@@ -68,13 +81,14 @@ def _as_ncl(array):
 
 
 class NumbaBatchNorm(BatchNorm):
-    """BatchNorm with compiled loops: float64 per-channel sums in fixed chunks of rows, then one normalizing pass."""
+    """BatchNorm with compiled loops: float64 per-channel sums in fixed chunks of rows, then one normalizing pass;
+    xhat recomputed in backward from the saved x, mean and 1/std."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, use_batch_statistics, momentum, eps):
         xp = get_array_module(x)
         channels = x.shape[1]
-        per_channel, _ = channel_axes(ctx, x, use_batch_statistics)
+        channel_axes(ctx, x, use_batch_statistics)
         x_ncl = _as_ncl(x)
         if use_batch_statistics:
             mean, variance = kernels.batch_norm_statistics(x_ncl)
@@ -83,37 +97,38 @@ class NumbaBatchNorm(BatchNorm):
         else:
             mean, variance = running_mean.astype(xp.float64), running_var.astype(xp.float64)
         inv_std = 1.0 / xp.sqrt(variance + eps)
-        normalized = xp.empty_like(x_ncl)
-        affine = weight is not None or bias is not None
-        output = xp.empty_like(x_ncl) if affine else normalized
+        output = xp.empty_like(x_ncl)
         kernels.batch_norm_normalize(x_ncl, mean, inv_std,
                                      xp.ones(channels, x.dtype) if weight is None else weight,
-                                     xp.zeros(channels, x.dtype) if bias is None else bias, normalized, output)
-        ctx.save_for_backward(normalized.reshape(x.shape), inv_std.astype(x.dtype).reshape(per_channel),
-                              None if weight is None else weight.reshape(per_channel))
+                                     xp.zeros(channels, x.dtype) if bias is None else bias, output)
+        ctx.save_for_backward(x_ncl, mean, inv_std, weight)
         return output.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad_output):
-        normalized, inv_std, weight_c = ctx.saved_tensors
-        if not kernels.suits(*_present(grad_output, normalized, weight_c)):
-            return BatchNorm.backward(ctx, grad_output)
-        xp = get_array_module(normalized)
+        x_ncl, mean, inv_std, weight = ctx.saved_tensors
+        xp = get_array_module(x_ncl)
+        channels, dtype = x_ncl.shape[1], x_ncl.dtype
+        if not kernels.suits(*_present(grad_output, x_ncl, weight)):
+            per_channel = (1, channels) + (1,) * (grad_output.ndim - 2)
+            normalized = ((x_ncl - mean[:, None]) * inv_std[:, None]).astype(dtype).reshape(grad_output.shape)
+            plain = _plain_context(ctx, normalized, inv_std.astype(dtype).reshape(per_channel),
+                                   None if weight is None else weight.reshape(per_channel))
+            return BatchNorm.backward(plain, grad_output)
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
-        channels = normalized.shape[1]
-        grad_ncl, normalized_ncl = _as_ncl(grad_output), _as_ncl(normalized)
-        sum_grad, sum_grad_normalized = kernels.batch_norm_gradient_sums(grad_ncl, normalized_ncl)
+        grad_ncl = _as_ncl(grad_output)
+        sum_grad, sum_grad_normalized = kernels.batch_norm_gradient_sums(grad_ncl, x_ncl, mean, inv_std)
         grad_x = None
         if needs_x:
-            scale = inv_std.reshape(channels) if weight_c is None else (weight_c * inv_std).reshape(channels)
+            scale = inv_std if weight is None else weight * inv_std  # gamma r, float64
             if ctx.use_batch_statistics:
-                count = normalized.size // channels
-                grad_x = xp.empty_like(normalized)
-                kernels.batch_norm_backward(grad_ncl, normalized_ncl, scale.astype(xp.float64), sum_grad / count,
-                                            sum_grad_normalized / count, grad_x.reshape(normalized_ncl.shape))
+                count = x_ncl.size // channels
+                grad_x = xp.empty(grad_output.shape, dtype=dtype)
+                kernels.batch_norm_backward(grad_ncl, x_ncl, mean, inv_std, scale, sum_grad / count,
+                                            sum_grad_normalized / count, grad_x.reshape(x_ncl.shape))
             else:
-                grad_x = grad_output * scale.reshape(inv_std.shape)
-        dtype = normalized.dtype
+                per_channel = (1, channels) + (1,) * (grad_output.ndim - 2)
+                grad_x = grad_output * scale.astype(dtype).reshape(per_channel)
         return (grad_x,
                 sum_grad_normalized.astype(dtype) if needs_weight else None,
                 sum_grad.astype(dtype) if needs_bias else None, None, None, None, None, None)

@@ -10,31 +10,52 @@ loops are in :mod:`minigrad.nn.ops.fast.compiled`:
 Why compiled loops at all: NumPy evaluates a formula one operation at a time, and each operation is a pass over
 memory (blocking the rows keeps the intermediates in cache, but every pass still costs a trip through the data and
 a Python-level call per block). A loop over one row does the whole formula while the row sits in the L1 cache,
-so main memory sees only the reads of x (dy and xhat) and the writes of the results, about the bandwidth bound.
+so main memory sees only the reads of x (and dy) and the writes of the results, about the bandwidth bound.
 
 Accuracy: every sum is accumulated in float64, and the variance is the two-pass mean of (x - mu)^2 with mu in
 float64. For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the spread, so no
 correction pass is needed (the NumPy formulas, which sum in the data's dtype, need their corrected two-pass).
 
-Forward saves xhat and r, exactly as the plain classes do, so either backward can follow either forward; reading
-the saved xhat is one pass, as reading x would be, and recomputing xhat from x would only add arithmetic.
+What is saved for backward: x itself (the caller's array, alive anyway) and mu and r in float64, one number per
+row or channel; backward recomputes xhat = (x - mu) r as it reads x, as PyTorch's kernels do. Forward then writes
+only y, and the call holds one x-sized array less (y and dL/dx instead of xhat, y and dL/dx); recomputing xhat is
+one subtraction and one multiplication per element, which a loop that waits for memory does for free.
 
-Rows (LayerNorm) are independent and run in parallel with ``prange``. BatchNorm's per-channel sums span all rows:
-the rows are cut into chunks (a number fixed by the array's size, see sum_chunks), each chunk sums into its own
-float64 row of partial sums in parallel, and the partials are added up in a fixed order, so the result does not
-depend on the thread count.
+Threads. A kernel works on a range of rows: ``kernel(..., chunk, chunks)`` does chunk number `chunk` of `chunks`
+equal slices of the rows. Arrays of fewer than PARALLEL_MIN_ELEMENTS elements are one chunk, done in the calling
+thread (starting threads for a small array costs more than the work). Larger ones are cut into a number of chunks
+fixed by the size alone (see chunk_count), and :func:`parallel_for` hands them out to minigrad's own pool of
+threads, each taking the next chunk when it is done with one, the calling thread among them. The kernels are
+compiled with ``nogil=True``, so the threads run them at the same time. Why a pool of our own and not numba's
+``prange``:
 
-Rows and chunks run in parallel only for large arrays (PARALLEL_MIN_ELEMENTS); smaller ones run the serial build
-of the same loop, in the calling thread.
+- numba's default threading layer on Linux is OpenMP, whose idle threads keep spinning on the CPU after every
+  parallel loop (libgomp's default wait policy) and share out the rows in equal fixed parts. On a machine whose
+  cores are busy with other work, the spinning threads take CPU time from the work and from the calling thread,
+  and a fixed part waits for a thread that is not running: the parallel loop becomes several times slower than
+  the serial one (minigrad/bench/README.md has the measurements). The pool's idle threads sleep, and a thread
+  that does not get a core leaves its chunks to the others.
+- numba's pool is one per process and its threading layer is chosen once for everyone in it (PyTorch brings a
+  second OpenMP runtime of its own); the pool here affects no other library's code.
+- It uses as many threads as this process may actually use: the CPUs of its affinity mask, and no more than a
+  container's CPU quota (a class JupyterHub gives each student a share of a large machine through that quota,
+  and os.cpu_count() would count every core of the host), or fewer if ``OMP_NUM_THREADS`` says so. See
+  usable_cpus and default_thread_count.
+
+Each chunk of BatchNorm's per-channel sums (and of LayerNorm's dgamma and dbeta) sums into its own float64 row of
+partial sums, and the partials are added in a fixed order, so the result does not depend on the thread count or on
+which thread did which chunk.
 
 Switch: set the environment variable ``MINIGRAD_NUMBA=0`` before minigrad.nn is imported to turn these loops off
 (tests set ``ENABLED`` instead); ``minigrad.set_fast_kernels(False)`` turns off every fast class. Without numba
 installed (``pip install minigrad[fast]``) the loops are never used.
 """
 
-import functools
+import itertools
+import math
 import os
-import types
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -57,16 +78,34 @@ def enabled():
     return numba is not None and ENABLED and fast_kernels_enabled()
 
 
-# Each kernel is compiled twice. From this many elements on, the parallel build runs, its rows spread over
-# numba's threads (``prange``); below it, the serial build runs in the calling thread. Starting the thread pool for
-# a small array costs more than the work, and its idle threads keep spinning for a while and slow down whatever
-# runs next: many small calls (an RNN step's 32x128 LayerNorms) become many times slower (minigrad/bench/README.md).
+# From this many elements on, a kernel's rows are cut into several chunks that run on the thread pool; below it,
+# the kernel runs as one chunk in the calling thread. For a small array, waking threads costs more than the work:
+# an RNN step makes many 32x128 LayerNorm calls.
 PARALLEL_MIN_ELEMENTS = 1 << 18
+
+# Elements per chunk on the pool: a chunk is one call into compiled code (a few microseconds to start), and small
+# enough that a thread that loses its core for a while holds up only a little of the work. A kernel that sums
+# over rows (LayerNorm's dgamma and dbeta, BatchNorm's statistics) keeps a float64 row of partial sums per chunk
+# and takes fewer, larger chunks: 64 chunks of partials for two 1024-wide sums are 1 MiB, more than the rest of a
+# 4096x1024 call adds to PyTorch's peak memory.
+ELEMENTS_PER_CHUNK = 1 << 16
+MAX_CHUNKS = 64
+MAX_CHUNKS_WITH_PARTIAL_SUMS = 16
 
 
 def runs_in_parallel(size):
-    """Whether a kernel on an array of `size` elements runs its parallel build (else the serial one)."""
+    """Whether a kernel on an array of `size` elements is cut into chunks for the thread pool."""
     return size >= PARALLEL_MIN_ELEMENTS
+
+
+def chunk_count(size, most=None):
+    """How many chunks a kernel on an array of `size` elements cuts its rows into: 1 below PARALLEL_MIN_ELEMENTS,
+    else about one per ELEMENTS_PER_CHUNK elements, at most `most` (MAX_CHUNKS by default). The count depends on
+    the size alone, never on the number of threads, so a given input always gives the same bits."""
+    if not runs_in_parallel(size):
+        return 1
+    return max(2, min(MAX_CHUNKS if most is None else most, size // ELEMENTS_PER_CHUNK))
+
 
 # Floating-point freedoms given to the compiler: "reassoc" lets it split a sum such as sum_j x_j into several
 # running partial sums (the vector lanes of the CPU) added at the end, and "contract" lets it fuse a * b + c into
@@ -94,152 +133,240 @@ def suits(*arrays):
     return True
 
 
-def _renamed(function, suffix):
-    """A copy of `function` under another name. numba's on-disk cache names its entries after the function's
-    module, qualified name and line, not after the compile options, so without a second name the serial and the
-    parallel build of one kernel would share an entry and load each other's machine code."""
-    copy = types.FunctionType(function.__code__, function.__globals__, function.__name__ + suffix,
-                              function.__defaults__, function.__closure__)
-    copy.__qualname__ = function.__qualname__ + suffix
-    return copy
-
-
 def _jit(function):
-    """Compile `function` with numba twice, serial and parallel, and return a function that runs the build that
-    suits the size of its first argument (the x-sized array). Without numba the kernels are never called, so they
-    are left as Python."""
+    """Compile `function` with numba: cached on disk, the floating-point freedoms above, NumPy's error model (a
+    division by zero gives inf or nan as in NumPy: a constant row with eps = 0 is 0/0, where numba's default raises
+    ZeroDivisionError as Python would), and without the GIL, so that the pool's threads run it at the same time.
+    Without numba the kernels are never called, so they are left as Python."""
     if numba is None:
         return function
-    # error_model="numpy": a division by zero gives inf or nan as in NumPy (a constant row with eps = 0 is 0/0),
-    # where numba's default raises ZeroDivisionError as Python would
-    options = dict(cache=True, fastmath=FASTMATH, error_model="numpy")
-    serial = numba.njit(**options)(_renamed(function, "_serial"))
-    parallel = numba.njit(parallel=True, **options)(function)
-
-    @functools.wraps(function)
-    def run(*arguments):
-        build = run.parallel if runs_in_parallel(arguments[0].size) else run.serial
-        return build(*arguments)
-
-    run.serial, run.parallel = serial, parallel
-    return run
+    return numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)(function)
 
 
-_prange = range if numba is None else numba.prange
+@_jit
+def _chunk_range(total, chunk, chunks):
+    """The slice (start, stop) of range(total) that chunk number `chunk` of `chunks` equal parts covers."""
+    per_chunk = (total + chunks - 1) // chunks
+    return min(total, chunk * per_chunk), min(total, (chunk + 1) * per_chunk)
 
-# Partial sums over rows (BatchNorm's statistics, LayerNorm's dgamma and dbeta) in the parallel build: a fixed
-# number of chunks, not one per thread, so the results do not depend on the number of threads.
-SUM_CHUNKS = 16
+
+# --- the thread pool -------------------------------------------------------------------------------------------
+
+def usable_cpus():
+    """The number of CPUs this process may use: those in its affinity mask (``taskset``, a batch scheduler), and
+    no more than its cgroup's CPU quota rounded up (``docker --cpus``, Kubernetes limits, JupyterHub's
+    ``cpu_limit``: the cores are all visible, but the process only gets that much time on them)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return max(1, min(cpus, math.ceil(quota))) if quota else cpus
 
 
-def sum_chunks(size):
-    """How many chunks of partial sums a kernel on an array of `size` elements uses: SUM_CHUNKS for the parallel
-    build (one or more chunks per thread), 1 for the serial build, which has no threads to share the chunks and
-    would only allocate and add up SUM_CHUNKS rows of partial sums. Both depend on the size alone, never on the
-    thread count, so a given input always gives the same bits."""
-    return SUM_CHUNKS if runs_in_parallel(size) else 1
+def _cgroup_cpu_quota(path="/sys/fs/cgroup/cpu.max"):
+    """CPUs' worth of time allowed by the cgroup v2 quota ("quota period" in cpu.max), or None if unlimited."""
+    try:
+        with open(path) as handle:
+            quota, period = handle.read().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else int(quota) / int(period)
+
+
+def default_thread_count():
+    """usable_cpus(), or fewer where ``OMP_NUM_THREADS`` asks for fewer: the variable that PyTorch's and the BLAS
+    libraries' pools read, set to share a machine between processes (a test runner's workers, a batch job)."""
+    requested = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    cpus = usable_cpus()
+    return min(cpus, int(requested)) if requested.isdigit() and int(requested) > 0 else cpus
+
+
+class _ThreadPool:
+    """Worker threads that sleep while idle, started on first use and again in a child after ``fork`` (threads do
+    not survive a fork)."""
+
+    def __init__(self):
+        self.threads = default_thread_count()
+        self._executor = None
+        self._pid = None
+        self._lock = threading.Lock()
+
+    def executor(self):
+        with self._lock:
+            if self._executor is None or self._pid != os.getpid():
+                self._executor = ThreadPoolExecutor(max(1, self.threads - 1), thread_name_prefix="minigrad-kernel")
+                self._pid = os.getpid()
+            return self._executor
+
+
+_pool = _ThreadPool()
+
+
+def get_num_threads():
+    """How many threads a large kernel runs on (the calling thread included)."""
+    return _pool.threads
+
+
+def set_num_threads(count):
+    """Run large kernels on `count` threads (the calling thread included); the default is default_thread_count()."""
+    if count < 1:
+        raise ValueError(f"the number of threads must be at least 1, not {count}")
+    with _pool._lock:
+        if _pool._executor is not None:
+            _pool._executor.shutdown(wait=False)
+        _pool.threads, _pool._executor = int(count), None
+
+
+def parallel_for(kernel, chunks, *arguments):
+    """Run ``kernel(*arguments, chunk, chunks)`` for every chunk in range(chunks), spread over the pool.
+
+    The chunks are handed out one at a time from a shared counter (``next`` on an ``itertools.count`` is atomic
+    under the GIL): each thread, the calling one included, takes the next chunk when it has finished one. A
+    worker that does not get a CPU for a while (the machine is busy) takes fewer chunks and the others take more;
+    no thread waits for a share that was set aside for another."""
+    if chunks == 1:  # a small array: the common case of a small model, kept short
+        kernel(*arguments, 0, 1)
+        return
+    helpers = min(_pool.threads, chunks) - 1
+    if helpers <= 0:
+        for chunk in range(chunks):
+            kernel(*arguments, chunk, chunks)
+        return
+    next_chunks = itertools.count()
+
+    def work():
+        for chunk in next_chunks:
+            if chunk >= chunks:
+                return
+            kernel(*arguments, chunk, chunks)
+
+    executor = _pool.executor()
+    started = [executor.submit(work) for _ in range(helpers)]
+    work()
+    for future in started:
+        # every chunk has been taken: a helper that has not started yet (its thread is still waiting for a CPU)
+        # is cancelled, not waited for; one that has is waited for, and its exception, if any, re-raised here
+        if not future.cancel():
+            future.result()
 
 
 # --- LayerNorm: x as (rows, m), one group per row ------------------------------------------------------------------
 
 @_jit
-def layer_norm_forward(x, weight, bias, eps, normalized, inv_std, output):
-    """Per row: mu, two-pass var, r; then xhat into `normalized` and gamma xhat + beta into `output` (which may be
-    `normalized` itself when there is no gain or shift, with weight = 1 and bias = 0)."""
+def _layer_norm_forward(x, weight, bias, eps, mean, inv_std, output, chunk, chunks):
     rows, m = x.shape
-    for i in _prange(rows):
+    start, stop = _chunk_range(rows, chunk, chunks)
+    for i in range(start, stop):
         total = 0.0  # a float64 accumulator, whatever the dtype of x
         for j in range(m):
             total += x[i, j]
-        mean = total / m
+        mu = total / m
         squares = 0.0
         for j in range(m):
-            centered = x[i, j] - mean
+            centered = x[i, j] - mu
             squares += centered * centered
         r = 1.0 / np.sqrt(squares / m + eps)
+        mean[i] = mu
         inv_std[i] = r
         for j in range(m):
-            xhat = (x[i, j] - mean) * r
-            normalized[i, j] = xhat
-            output[i, j] = xhat * weight[j] + bias[j]
+            output[i, j] = (x[i, j] - mu) * r * weight[j] + bias[j]
+
+
+def layer_norm_forward(x, weight, bias, eps, mean, inv_std, output):
+    """Per row: mu, the two-pass var and r, into `mean` and `inv_std` (float64); y = gamma xhat + beta into
+    `output` (weight = 1 and bias = 0 where the layer has none)."""
+    parallel_for(_layer_norm_forward, chunk_count(x.size), x, weight, bias, eps, mean, inv_std, output)
 
 
 @_jit
-def layer_norm_backward(grad_output, weight, normalized, inv_std, grad_x, chunks):
-    """Per row, with g = dL/dy * gamma: dL/dx = r (g - mean(g) - xhat mean(g xhat)), into `grad_x`.
+def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partials, chunk, chunks):
+    rows, m = x.shape
+    start, stop = _chunk_range(rows, chunk, chunks)
+    partial_weight, partial_bias = partials[0, chunk], partials[1, chunk]
+    for i in range(start, stop):
+        mu = mean[i]
+        r = inv_std[i]
+        sum_g = 0.0
+        sum_g_xhat = 0.0
+        for j in range(m):
+            dy = grad_output[i, j]
+            xhat = (x[i, j] - mu) * r
+            partial_weight[j] += dy * xhat
+            partial_bias[j] += dy
+            g = dy * weight[j]
+            sum_g += g
+            sum_g_xhat += g * xhat
+        mean_g = sum_g / m
+        mean_g_xhat = sum_g_xhat / m
+        for j in range(m):
+            xhat = (x[i, j] - mu) * r
+            grad_x[i, j] = r * (grad_output[i, j] * weight[j] - mean_g - xhat * mean_g_xhat)
 
-    The same pass over dy and xhat also gathers dL/dgamma = sum over rows of dL/dy xhat and dL/dbeta = sum over
-    rows of dL/dy (in float64 partial sums per chunk of rows, see _channel_sums), returned as (dgamma, dbeta):
-    two passes over memory that NumPy would make separately."""
-    rows, m = normalized.shape
-    partial_weight = np.zeros((chunks, m))
-    partial_bias = np.zeros((chunks, m))
-    rows_per_chunk = (rows + chunks - 1) // chunks
-    for chunk in _prange(chunks):
-        for i in range(chunk * rows_per_chunk, min(rows, (chunk + 1) * rows_per_chunk)):
-            sum_g = 0.0
-            sum_g_xhat = 0.0
-            for j in range(m):
-                dy = grad_output[i, j]
-                xhat = normalized[i, j]
-                partial_weight[chunk, j] += dy * xhat
-                partial_bias[chunk, j] += dy
-                g = dy * weight[j]
-                sum_g += g
-                sum_g_xhat += g * xhat
-            mean_g = sum_g / m
-            mean_g_xhat = sum_g_xhat / m
-            r = inv_std[i]
-            for j in range(m):
-                g = grad_output[i, j] * weight[j]
-                grad_x[i, j] = r * (g - mean_g - normalized[i, j] * mean_g_xhat)
-    grad_weight = np.zeros(m)
-    grad_bias = np.zeros(m)
-    for chunk in range(chunks):
-        grad_weight += partial_weight[chunk]
-        grad_bias += partial_bias[chunk]
-    return grad_weight, grad_bias
+
+def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x):
+    """Per row, with xhat = (x - mu) r recomputed and g = dL/dy * gamma: dL/dx = r (g - mean(g) - xhat mean(g xhat)),
+    into `grad_x`.
+
+    The same pass over dy and x also gathers dL/dgamma = sum over rows of dL/dy xhat and dL/dbeta = sum over rows
+    of dL/dy (float64 partial sums per chunk of rows, added in order), returned as (dgamma, dbeta): two passes over
+    memory that NumPy would make separately."""
+    chunks = chunk_count(x.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
+    partials = np.zeros((2, chunks, x.shape[1]))  # [0]: of dgamma, [1]: of dbeta (one allocation, for small calls)
+    parallel_for(_layer_norm_backward, chunks, grad_output, weight, x, mean, inv_std, grad_x, partials)
+    return _sum_rows_in_order(partials[0]), _sum_rows_in_order(partials[1])
+
+
+def _sum_rows_in_order(partials):
+    """partials[0] + partials[1] + ..., in that order (a fixed order gives the same bits on any thread count)."""
+    total = partials[0]
+    if len(partials) > 1:  # one chunk (a small array, every call of an RNN step): its row is the sum
+        total = total.copy()
+        for row in partials[1:]:
+            total += row
+    return total
 
 
 # --- BatchNorm: x as (N, C, L), one group per channel spanning N and L ---------------------------------------------
 
 @_jit
-def _channel_sums(a, a_center, b, b_center, chunks):
-    """Per channel c, two float64 sums over n and l: sum(a - a_center[c]) and sum((a - a_center[c]) (b - b_center[c])).
-
-    With b = a and b_center = a_center the second is the sum of squares of the centered values; with b_center = 0
-    it is the sum of a product. Each of `chunks` slices of the rows sums into its own row of partials (in
-    parallel), then the partials are added in order. The rows are read in memory order, so the data is streamed
-    once, not once per channel; with L = 1 the innermost loop runs over the channels, which vectorizes."""
+def _channel_sums(a, a_center, b, b_center, b_scale, partial_first, partial_second, chunk, chunks):
     n, channels, length = a.shape
-    partial_first = np.zeros((chunks, channels))
-    partial_second = np.zeros((chunks, channels))
-    rows_per_chunk = (n + chunks - 1) // chunks
-    for chunk in _prange(chunks):
-        first_row = partial_first[chunk]
-        second_row = partial_second[chunk]
-        for i in range(chunk * rows_per_chunk, min(n, (chunk + 1) * rows_per_chunk)):
-            if length == 1:
-                for c in range(channels):
-                    value = a[i, c, 0] - a_center[c]
-                    first_row[c] += value
-                    second_row[c] += value * (b[i, c, 0] - b_center[c])
-            else:
-                for c in range(channels):
-                    first = 0.0
-                    second = 0.0
-                    for l in range(length):
-                        value = a[i, c, l] - a_center[c]
-                        first += value
-                        second += value * (b[i, c, l] - b_center[c])
-                    first_row[c] += first
-                    second_row[c] += second
-    first_sum = np.zeros(channels)
-    second_sum = np.zeros(channels)
-    for chunk in range(chunks):
-        first_sum += partial_first[chunk]
-        second_sum += partial_second[chunk]
-    return first_sum, second_sum
+    start, stop = _chunk_range(n, chunk, chunks)
+    first_row = partial_first[chunk]
+    second_row = partial_second[chunk]
+    for i in range(start, stop):
+        if length == 1:
+            for c in range(channels):
+                value = a[i, c, 0] - a_center[c]
+                first_row[c] += value
+                second_row[c] += value * ((b[i, c, 0] - b_center[c]) * b_scale[c])
+        else:
+            for c in range(channels):
+                first = 0.0
+                second = 0.0
+                center, scale = b_center[c], b_scale[c]
+                for l in range(length):
+                    value = a[i, c, l] - a_center[c]
+                    first += value
+                    second += value * ((b[i, c, l] - center) * scale)
+                first_row[c] += first
+                second_row[c] += second
+
+
+def _channel_sums_of(a, a_center, b, b_center, b_scale):
+    """Per channel c, two float64 sums over n and l: sum(a - a_center[c]) and
+    sum((a - a_center[c]) (b - b_center[c]) b_scale[c]).
+
+    With b = a, both centers the mean and a scale of 1 the second is the sum of squares of the centered values;
+    with b = x, b_center = mu and b_scale = r it is the sum of a times xhat. Each chunk of rows sums into its own
+    row of partials, then the partials are added in order. The rows are read in memory order, so the data is
+    streamed once, not once per channel; with L = 1 the innermost loop runs over the channels, which vectorizes."""
+    chunks = chunk_count(a.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
+    channels = a.shape[1]
+    partial_first, partial_second = np.zeros((chunks, channels)), np.zeros((chunks, channels))
+    parallel_for(_channel_sums, chunks, a, a_center, b, b_center, b_scale, partial_first, partial_second)
+    return _sum_rows_in_order(partial_first), _sum_rows_in_order(partial_second)
 
 
 def batch_norm_statistics(x):
@@ -247,49 +374,57 @@ def batch_norm_statistics(x):
     two-pass variance mean((x - mu)^2), every sum in float64."""
     channels = x.shape[1]
     count = x.shape[0] * x.shape[2]
-    zero = np.zeros(channels)
-    total, _ = _channel_sums(x, zero, x, zero, sum_chunks(x.size))
+    zero, one = np.zeros(channels), np.ones(channels)
+    total, _ = _channel_sums_of(x, zero, x, zero, one)
     mean = total / count
-    _, squares = _channel_sums(x, mean, x, mean, sum_chunks(x.size))
+    _, squares = _channel_sums_of(x, mean, x, mean, one)
     return mean, squares / count
 
 
-def batch_norm_gradient_sums(grad_output, normalized):
-    """sum(dL/dy) and sum(dL/dy xhat) per channel (float64): dL/dbeta and dL/dgamma, and the two sums of backward."""
-    zero = np.zeros(normalized.shape[1])
-    return _channel_sums(grad_output, zero, normalized, zero, sum_chunks(normalized.size))
+def batch_norm_gradient_sums(grad_output, x, mean, inv_std):
+    """sum(dL/dy) and sum(dL/dy xhat) per channel (float64), xhat = (x - mu) r recomputed: dL/dbeta and
+    dL/dgamma, and the two sums of backward."""
+    return _channel_sums_of(grad_output, np.zeros(x.shape[1]), x, mean, inv_std)
 
 
 @_jit
-def batch_norm_normalize(x, mean, inv_std, weight, bias, normalized, output):
-    """xhat = (x - mu) r and y = gamma xhat + beta, per channel constants, rows in parallel."""
+def _batch_norm_normalize(x, mean, inv_std, weight, bias, output, chunk, chunks):
     n, channels, length = x.shape
-    for i in _prange(n):
+    start, stop = _chunk_range(n, chunk, chunks)
+    for i in range(start, stop):
         if length == 1:  # (N, C): the channel loop innermost, so it vectorizes
             for c in range(channels):
-                xhat = (x[i, c, 0] - mean[c]) * inv_std[c]
-                normalized[i, c, 0] = xhat
-                output[i, c, 0] = xhat * weight[c] + bias[c]
+                output[i, c, 0] = (x[i, c, 0] - mean[c]) * inv_std[c] * weight[c] + bias[c]
         else:
             for c in range(channels):
                 mu, r, gamma, beta = mean[c], inv_std[c], weight[c], bias[c]
                 for l in range(length):
-                    xhat = (x[i, c, l] - mu) * r
-                    normalized[i, c, l] = xhat
-                    output[i, c, l] = xhat * gamma + beta
+                    output[i, c, l] = (x[i, c, l] - mu) * r * gamma + beta
+
+
+def batch_norm_normalize(x, mean, inv_std, weight, bias, output):
+    """y = gamma (x - mu) r + beta into `output`, with per-channel constants (float64 mu and r)."""
+    parallel_for(_batch_norm_normalize, chunk_count(x.size), x, mean, inv_std, weight, bias, output)
 
 
 @_jit
-def batch_norm_backward(grad_output, normalized, scale, mean_grad, mean_grad_xhat, grad_x):
-    """dL/dx = gamma r (dL/dy - mean(dL/dy) - xhat mean(dL/dy xhat)), with scale = gamma r, rows in parallel."""
-    n, channels, length = normalized.shape
-    for i in _prange(n):
+def _batch_norm_backward(grad_output, x, mean, inv_std, scale, mean_grad, mean_grad_xhat, grad_x, chunk, chunks):
+    n, channels, length = x.shape
+    start, stop = _chunk_range(n, chunk, chunks)
+    for i in range(start, stop):
         if length == 1:  # (N, C): the channel loop innermost, so it vectorizes
             for c in range(channels):
-                grad_x[i, c, 0] = scale[c] * (grad_output[i, c, 0] - mean_grad[c]
-                                              - normalized[i, c, 0] * mean_grad_xhat[c])
+                xhat = (x[i, c, 0] - mean[c]) * inv_std[c]
+                grad_x[i, c, 0] = scale[c] * (grad_output[i, c, 0] - mean_grad[c] - xhat * mean_grad_xhat[c])
         else:
             for c in range(channels):
-                s, mg, mgx = scale[c], mean_grad[c], mean_grad_xhat[c]
+                mu, r, s, mg, mgx = mean[c], inv_std[c], scale[c], mean_grad[c], mean_grad_xhat[c]
                 for l in range(length):
-                    grad_x[i, c, l] = s * (grad_output[i, c, l] - mg - normalized[i, c, l] * mgx)
+                    grad_x[i, c, l] = s * (grad_output[i, c, l] - mg - (x[i, c, l] - mu) * r * mgx)
+
+
+def batch_norm_backward(grad_output, x, mean, inv_std, scale, mean_grad, mean_grad_xhat, grad_x):
+    """dL/dx = gamma r (dL/dy - mean(dL/dy) - xhat mean(dL/dy xhat)), with scale = gamma r and xhat = (x - mu) r
+    recomputed, into `grad_x`."""
+    parallel_for(_batch_norm_backward, chunk_count(x.size), grad_output, x, mean, inv_std, scale, mean_grad,
+                 mean_grad_xhat, grad_x)
