@@ -12,9 +12,11 @@ from minigrad.nn.modules.module import Module, Parameter
 from minigrad.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from minigrad.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from minigrad.nn.modules.rnn import RNN, LayerNormRNNCell, RNNCell
+from minigrad.nn.modules.sparse import Embedding
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "Linear", "Conv2d",
            "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "MaxPool2d", "AvgPool2d",
            "AdaptiveAvgPool2d", "RNNCell", "LayerNormRNNCell", "RNN", "ReLU", "Tanh", "Sigmoid", "Softmax",
            "LogSoftmax", "GELU", "SiLU", "LeakyReLU", "Identity", "Flatten", "Dropout", "CrossEntropyLoss", "NLLLoss", "MSELoss",
-           "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "LSTMCell", "LayerNormLSTMCell", "LSTM"]
+           "BCELoss", "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "LSTMCell", "LayerNormLSTMCell", "LSTM",
+           "Embedding"]
