@@ -8,7 +8,7 @@ Where to read:
 - ``modules/``: the layers as Modules that own their parameters (``Linear``, ``Conv2d``, ``LayerNorm``, ``RMSNorm``,
   ``BatchNorm1d``, ``BatchNorm2d``, ``GroupNorm``, ``InstanceNorm2d``, ``MaxPool2d``, ``AvgPool2d``,
   ``AdaptiveAvgPool2d``, ``RNNCell``, ``LayerNormRNNCell``, ``RNN``, ``LSTMCell``, ``LayerNormLSTMCell``, ``LSTM``,
-  ...).
+  ``Embedding``, ``MultiheadAttention``, ``TransformerEncoderLayer``, ``TransformerEncoder``, ...).
 - ``init.py``: initializers; ``utils.py``: gradient clipping and saving/loading a state_dict to ``.npz``.
 """
 

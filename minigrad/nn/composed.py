@@ -9,9 +9,13 @@ one node instead of a dozen, fewer arrays kept alive for backward, and less time
 Arguments and results are those of the fused functions; argument checking is left to those.
 """
 
+import math
+
 import minigrad
 from minigrad.autograd.mode import no_grad
+from minigrad.nn.ops.dropout import scaled_keep_mask
 from minigrad.nn.ops.rms_norm import default_eps
+from minigrad.tensor import Tensor
 
 
 def linear(x, weight, bias=None):
@@ -139,6 +143,35 @@ def cross_entropy(logits, target, reduction="mean"):
     if reduction == "mean":
         return losses.mean()
     return losses.sum() if reduction == "sum" else losses
+
+
+def embedding(input, weight, padding_idx=None):  # noqa: A002
+    """Indexing picks the rows; the padding row is swapped for a detached copy of itself, so its value is used
+    but no gradient reaches it."""
+    if padding_idx is not None:
+        is_padding = (minigrad.arange(weight.shape[0], backend=weight.backend) == padding_idx % weight.shape[0])
+        weight = weight.masked_fill(is_padding.reshape(-1, 1), 0.0) + weight.detach() * is_padding.reshape(-1, 1)
+    return weight[input]
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = query @ key.transpose(-2, -1) * scale
+    if is_causal:
+        length, source_length = scores.shape[-2:]
+        rows = minigrad.arange(length, backend=query.backend).reshape(-1, 1)
+        attn_mask = rows >= minigrad.arange(source_length, backend=query.backend)  # key j <= query i
+    if attn_mask is not None and attn_mask.dtype == bool:
+        scores = scores.masked_fill(~attn_mask, float("-inf"))
+    elif attn_mask is not None:
+        scores = scores + attn_mask.astype(scores.dtype)
+    row_max = scores.detach().amax(dim=-1, keepdim=True)  # a constant shift per row, as in log_softmax
+    exponentials = (scores - row_max.masked_fill(row_max == float("-inf"), 0.0)).exp()
+    total = exponentials.sum(dim=-1, keepdim=True)
+    weights = exponentials / total.masked_fill(total == 0, 1.0)  # a fully masked row: zeros, as PyTorch
+    if dropout_p > 0:
+        weights = weights * Tensor(scaled_keep_mask(query.xp, weights.shape, weights.dtype, dropout_p))
+    return weights @ value
 
 
 def _affine(normalized, weight, bias, shape):

@@ -13,9 +13,11 @@ from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
 from minigrad.nn.ops import (AvgPool2d, BatchNorm, Conv2d, CrossEntropy, GroupNorm, LayerNorm, Linear, LogSoftmax,
                              MaxPool2d, MSELoss, RNNCell, Softmax, fast)
+from minigrad.nn.ops.attention import ScaledDotProductAttention
 from minigrad.nn.ops.dropout import Dropout
 from minigrad.nn.ops.elementwise_losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
                                                 L1Loss)
+from minigrad.nn.ops.embedding import Embedding
 from minigrad.nn.ops.nll_loss import NLLLoss
 from minigrad.nn.ops.nonlinearities import Elu, Gelu, LeakyRelu, LogSigmoid, Silu, Softplus
 from minigrad.nn.ops.losses import REDUCTIONS
@@ -464,6 +466,48 @@ def one_hot(indices, num_classes):
                          f"{int(indices.data.min())} to {int(indices.data.max())}")
     xp = get_array_module(indices)
     return Tensor(xp.eye(num_classes, dtype="int64")[indices.data])
+
+
+def embedding(input, weight, padding_idx=None):  # noqa: A002  (PyTorch's name)
+    """Rows of the table `weight` (num_embeddings, embedding_dim) picked by the integer tensor `input`: shape
+    input.shape + (embedding_dim,). Repeated indices add up in the weight's gradient; the row `padding_idx`
+    (negative counts from the end) gets none."""
+    validation.require_tensor("embedding", input, "input")
+    validation.require_tensor("embedding", weight, "weight")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a 2-D table (num_embeddings, embedding_dim), not {weight.shape}")
+    padding_idx = embedding_padding_idx("embedding", padding_idx, weight.shape[0])
+    validation.check_indices("embedding", input, weight.shape[0])
+    return apply_embedding(input, weight, padding_idx)
+
+
+def apply_embedding(input, weight, padding_idx):  # noqa: A002
+    """:func:`embedding` on arguments the caller has checked (`padding_idx` non-negative or None)."""
+    return Embedding.apply(input, weight, padding_idx)
+
+
+def embedding_padding_idx(function, padding_idx, num_embeddings):
+    """padding_idx in [0, num_embeddings), a negative one counted from the end, or None."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"{function}: padding_idx must be within [-{num_embeddings}, {num_embeddings}), "
+                         f"got {padding_idx}")
+    return padding_idx % num_embeddings
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """softmax(query @ key^T * scale + mask) @ value, as ``torch.nn.functional.scaled_dot_product_attention``.
+
+    query (..., L, E), key (..., S, E), value (..., S, Ev); the leading dims broadcast; the result is (..., L, Ev).
+    scale defaults to 1/sqrt(E). attn_mask broadcasts to (..., L, S): boolean True where a query MAY attend, or
+    float, added to the scores. is_causal masks the keys after each query (a top-left lower-triangular mask;
+    not together with attn_mask). dropout_p drops attention weights with minigrad's generator, whenever it is
+    positive (pass 0 in evaluation). A query that may attend to nothing gets output 0. One fused node; see
+    :mod:`minigrad.nn.ops.attention` for the backward.
+    """
+    validation.check_attention("scaled_dot_product_attention", query, key, value, attn_mask, dropout_p, is_causal)
+    return ScaledDotProductAttention.apply(query, key, value, attn_mask, float(dropout_p), bool(is_causal), scale)
 
 
 def zeros_state(x, hidden_size):

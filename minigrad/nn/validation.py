@@ -6,6 +6,8 @@ parameters and counters exactly as they were. `layer` names the caller in the me
 ("layer_norm") or the module with its settings ("LayerNorm((8,), eps=1e-05, elementwise_affine=True)").
 """
 
+import numpy
+
 from minigrad.tensor import Tensor
 
 
@@ -171,3 +173,54 @@ def check_class_targets(layer, logits, target):
         raise ValueError(f"{layer}: target values must be class indices in [0, {classes}) for logits of shape "
                          f"{logits.shape}; got values from {int(target.data.min())} to {int(target.data.max())} "
                          f"in the target of shape {target.shape}")
+
+
+def check_indices(layer, indices, count):
+    """An integer tensor whose entries lie in [0, count)."""
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{layer}: expected integer indices (e.g. int64), got dtype {indices.dtype}")
+    if indices.numel() and (int(indices.data.min()) < 0 or int(indices.data.max()) >= count):
+        raise ValueError(f"{layer}: indices must lie in the range [0, {count}), got values from "
+                         f"{int(indices.data.min())} to {int(indices.data.max())}")
+
+
+def check_attention(layer, query, key, value, attn_mask, dropout_p, is_causal):
+    """query (..., L, E), key (..., S, E), value (..., S, Ev) of one float dtype with broadcastable leading dims;
+    attn_mask boolean or float, broadcastable to the scores' shape (..., L, S) without enlarging it."""
+    for name, tensor in (("query", query), ("key", key), ("value", value)):
+        require_tensor(layer, tensor, name)
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ValueError(f"{layer}: expected query, key and value to be at least 2-dimensional, got shapes "
+                         f"{query.shape}, {key.shape} and {value.shape}")
+    if not query.dtype == key.dtype == value.dtype or query.dtype.kind != "f":
+        raise TypeError(f"{layer}: query, key and value must have one floating dtype, got {query.dtype}, "
+                        f"{key.dtype} and {value.dtype}")
+    if query.shape[-1] != key.shape[-1]:
+        raise ValueError(f"{layer}: query and key must have the same embedding dim (last dim), got query "
+                         f"{query.shape} and key {key.shape}")
+    if key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"{layer}: key and value must have the same sequence length (dim -2), got key "
+                         f"{key.shape} and value {value.shape}")
+    try:
+        batch = numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except ValueError:
+        raise ValueError(f"{layer}: the batch dims of query {query.shape}, key {key.shape} and value "
+                         f"{value.shape} do not broadcast") from None
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{layer}: dropout_p must lie in [0, 1], got {dropout_p}")
+    if attn_mask is None:
+        return
+    if is_causal:
+        raise ValueError(f"{layer}: pass either attn_mask or is_causal=True, not both (is_causal builds the mask)")
+    require_tensor(layer, attn_mask, "attn_mask")
+    if attn_mask.dtype != bool and attn_mask.dtype.kind != "f":
+        raise ValueError(f"{layer}: attn_mask must be boolean (True = may attend) or float (added to the scores), "
+                         f"got dtype {attn_mask.dtype}")
+    scores = batch + (query.shape[-2], key.shape[-2])
+    try:
+        fits = numpy.broadcast_shapes(scores, attn_mask.shape) == scores
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{layer}: attn_mask of shape {attn_mask.shape} does not broadcast to the scores' shape "
+                         f"{scores} (batch, L, S)")

@@ -8,6 +8,8 @@ The mask is drawn from minigrad's generator (``minigrad.manual_seed``) on the ho
 backend, as every random draw in minigrad is, so runs repeat exactly on every backend.
 """
 
+import numpy
+
 from minigrad import random
 from minigrad.autograd.function import Function
 from minigrad.backends import get_array_module
@@ -18,12 +20,7 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, p):
-        xp = get_array_module(x)
-        if p == 1:
-            scaled_mask = xp.zeros(x.shape, dtype=x.dtype)
-        else:
-            kept = random.generator().random(x.shape) >= p
-            scaled_mask = xp.asarray(kept.astype(x.dtype) / x.dtype.type(1 - p))
+        scaled_mask = scaled_keep_mask(get_array_module(x), x.shape, x.dtype, p)
         ctx.save_for_backward(scaled_mask)
         return x * scaled_mask
 
@@ -31,3 +28,12 @@ class Dropout(Function):
     def backward(ctx, grad_output):
         (scaled_mask,) = ctx.saved_tensors
         return grad_output * scaled_mask, None
+
+
+def scaled_keep_mask(xp, shape, dtype, p):
+    """mask / (1 - p) for a fresh mask of Bernoulli(1 - p) draws from minigrad's generator, as an `xp` array;
+    all zeros for p = 1. Attention's dropout draws its mask here too, so both follow ``minigrad.manual_seed``."""
+    if p == 1:
+        return xp.zeros(shape, dtype=dtype)
+    kept = random.generator().random(shape) >= p
+    return xp.asarray(kept.astype(dtype) / numpy.dtype(dtype).type(1 - p))
