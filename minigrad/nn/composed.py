@@ -14,6 +14,7 @@ import math
 import minigrad
 from minigrad.autograd.mode import no_grad
 from minigrad.nn.ops.dropout import scaled_keep_mask
+from minigrad.nn.ops.rms_norm import default_eps
 from minigrad.tensor import Tensor
 
 
@@ -30,6 +31,14 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     variance = (centered * centered).mean(axis=axes, keepdims=True)
     normalized = centered / (variance + eps).sqrt()
     return _affine(normalized, weight, bias, x.shape[x.ndim - count:])
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002  (PyTorch's name)
+    count = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
+    axes = tuple(range(input.ndim - count, input.ndim))
+    mean_square = (input * input).mean(axis=axes, keepdims=True)
+    normalized = input / (mean_square + default_eps(input.dtype, eps)).sqrt()
+    return _affine(normalized, weight, None, input.shape[input.ndim - count:])
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):

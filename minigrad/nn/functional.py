@@ -23,6 +23,7 @@ from minigrad.nn.ops.nonlinearities import Elu, Gelu, LeakyRelu, LogSigmoid, Sil
 from minigrad.nn.ops.losses import REDUCTIONS
 from minigrad.nn.ops.lstm import LayerNormLSTMCell, LSTMCell
 from minigrad.nn.ops.recurrent import NONLINEARITIES
+from minigrad.nn.ops.rms_norm import RMSNorm, default_eps
 from minigrad.tensor import Tensor
 
 
@@ -51,6 +52,21 @@ def apply_layer_norm(x, normalized_shape, weight, bias, eps):
     """:func:`layer_norm` on arguments the caller has checked (`normalized_shape` a tuple)."""
     op = fast.implementation(LayerNorm, x, weight, bias)  # LayerNorm, or a faster subclass for these arrays
     return op.apply(x, weight, bias, len(normalized_shape), eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002  (PyTorch's name)
+    """Divide by the root mean square over the trailing dims `normalized_shape` (int or tuple), then scale by
+    weight, as ``torch.nn.functional.rms_norm``: y = x / sqrt(mean(x^2) + eps) * weight, no mean subtracted and no
+    bias. eps=None means the machine epsilon of the input's dtype (PyTorch's default).
+    """
+    normalized_shape = as_shape(normalized_shape)
+    validation.check_layer_norm("rms_norm", input, normalized_shape, weight, None)
+    return apply_rms_norm(input, normalized_shape, weight, eps)
+
+
+def apply_rms_norm(x, normalized_shape, weight, eps):
+    """:func:`rms_norm` on arguments the caller has checked (`normalized_shape` a tuple)."""
+    return RMSNorm.apply(x, weight, len(normalized_shape), default_eps(x.dtype, eps))
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
