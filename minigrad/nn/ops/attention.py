@@ -32,7 +32,8 @@ the fully masked rows (all P zero) send nothing back. Gradients of inputs that w
 dimensions are summed over those dimensions.
 
 Forward keeps P (L x S per problem, the one large array), the dropout mask, and Q, K, V; the composed twin in
-:mod:`minigrad.nn.composed` keeps S, the shifted scores, their exponentials, P and the dropped P, each L x S.
+:mod:`minigrad.nn.composed` keeps three L x S arrays (the scores before scaling, their exponentials and P), more
+with dropout.
 The dropout mask comes from minigrad's generator (``minigrad.manual_seed``), so it repeats exactly between runs
 and between this op and its twin, but it cannot reproduce PyTorch's random stream.
 """
