@@ -92,7 +92,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (output as large as the input, stride 1 only; an odd total goes to the bottom and right, as PyTorch).
     """
     stride, dilation = pair("conv2d", "stride", stride), pair("conv2d", "dilation", dilation)
-    padding = conv_padding("conv2d", padding, weight.shape[2:] if weight.ndim == 4 else (1, 1), stride, dilation)
+    padding = conv_padding("conv2d", padding, weight.shape[2:] if weight.ndim == 4 else (1, 1), stride, dilation,
+                           input)
     validation.check_conv2d("conv2d", input, weight, bias, stride, padding, dilation, groups)
     return apply_conv2d(input, weight, bias, stride, padding, dilation, groups)
 
@@ -112,8 +113,9 @@ def pair(function, name, value):
     return values
 
 
-def conv_padding(function, padding, kernel_size, stride, dilation):
-    """The zeros to add, (top, bottom, left, right), from an int, a pair, "valid" or "same"."""
+def conv_padding(function, padding, kernel_size, stride, dilation, x=None):
+    """The padding to add, (top, bottom, left, right), from an int, a pair, "valid" or "same" (x, when known,
+    for the error message)."""
     if padding == "valid":
         return (0, 0, 0, 0)
     if padding == "same":
@@ -124,9 +126,7 @@ def conv_padding(function, padding, kernel_size, stride, dilation):
         return (totals[0] // 2, totals[0] - totals[0] // 2, totals[1] // 2, totals[1] - totals[1] // 2)
     if isinstance(padding, str):
         raise ValueError(f"{function}: padding must be 'valid', 'same', an int or a pair, not {padding!r}")
-    rows, columns = (padding, padding) if isinstance(padding, int) else tuple(padding)
-    if not all(isinstance(v, int) and v >= 0 for v in (rows, columns)):
-        raise ValueError(f"{function}: padding must be a non-negative int or a pair of them, not {padding!r}")
+    rows, columns = validation.padding_pair(function, padding, x, tuple(kernel_size))
     return (rows, rows, columns, columns)
 
 

@@ -105,9 +105,9 @@ def padding_pair(layer, padding, x, kernel=None):
     values = (padding, padding) if isinstance(padding, int) else padding
     if not (isinstance(values, (tuple, list)) and len(values) == 2
             and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values)):
-        shapes = f"input shape {getattr(x, 'shape', None)}" + ("" if kernel is None else f", kernel {kernel}")
+        shapes = ([] if x is None else [f"input shape {x.shape}"]) + ([] if kernel is None else [f"kernel {kernel}"])
         raise ValueError(f"{layer}: padding must be a non-negative int or a pair (rows, columns) of them, not "
-                         f"{padding!r} ({shapes})")
+                         f"{padding!r}" + (f" ({', '.join(shapes)})" if shapes else ""))
     return tuple(values)
 
 
