@@ -79,6 +79,50 @@ def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(
     return output if bias is None else output + bias.reshape(1, out_channels, 1, 1)
 
 
+def max_pool2d(x, kernel_size, stride, padding, overhang, dilation):
+    """The windows as stacked slices of the -inf-padded input, and max over them (the arguments as
+    :class:`minigrad.nn.ops.MaxPool2d` takes them); autograd sends the gradient to the index max returns."""
+    values, _ = _pool_windows(x, kernel_size, stride, padding, overhang, dilation, -float("inf")).max(dim=2)
+    return values
+
+
+def avg_pool2d(x, kernel_size, stride, padding, overhang, count_include_pad, divisor_override):
+    """The windows' sums over the zero-padded input, divided by the same windows' sums over a map of ones on the
+    positions PyTorch's divisor counts (the arguments as :class:`minigrad.nn.ops.AvgPool2d` takes them)."""
+    sums = _pool_windows(x, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
+    if divisor_override is not None:
+        return sums / divisor_override
+    (rows, columns), (height, width) = padding, x.shape[2:]
+    if count_include_pad:  # ones over the input and its padding, zeros over the overhang
+        ones = minigrad.ones(1, 1, height + 2 * rows, width + 2 * columns, dtype=x.dtype, backend=x.backend)
+        divisor = _pool_windows(ones, kernel_size, stride, (0, 0), overhang, (1, 1), 0.0).sum(axis=2)
+    else:                  # ones over the input only
+        ones = minigrad.ones(1, 1, height, width, dtype=x.dtype, backend=x.backend)
+        divisor = _pool_windows(ones, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
+    return sums / divisor
+
+
+def _pool_windows(x, kernel_size, stride, padding, overhang, dilation, fill):
+    """(N, C, KH KW, P, Q): x padded with `fill` by `padding` on every side and `overhang` more at the bottom and
+    right, one strided slice per window offset."""
+    n, channels = x.shape[:2]
+    (rows, columns), (extra_rows, extra_columns) = padding, overhang
+    top, bottom, left, right = rows, rows + extra_rows, columns, columns + extra_columns
+    blocks = [minigrad.full((n, channels, size, x.shape[3]), fill, dtype=x.dtype, backend=x.backend)
+              for size in (top, bottom)]
+    x = minigrad.concatenate([blocks[0], x, blocks[1]], axis=2)
+    blocks = [minigrad.full((n, channels, x.shape[2], size), fill, dtype=x.dtype, backend=x.backend)
+              for size in (left, right)]
+    x = minigrad.concatenate([blocks[0], x, blocks[1]], axis=3)
+    kh, kw = kernel_size
+    p = (x.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    q = (x.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    slices = [x[:, :, dilation[0] * i:dilation[0] * i + stride[0] * (p - 1) + 1:stride[0],
+                dilation[1] * j:dilation[1] * j + stride[1] * (q - 1) + 1:stride[1]]
+              for i in range(kh) for j in range(kw)]
+    return minigrad.stack(slices, axis=2)
+
+
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     if h is None:
         hidden_size = w_ih.shape[0]

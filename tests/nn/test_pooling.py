@@ -8,6 +8,7 @@ import torch
 
 import minigrad
 from minigrad import nn
+from minigrad.nn import composed as C
 from minigrad.nn import functional as F
 from minigrad.nn import ops
 from tests.helpers import assert_close, to_torch
@@ -161,6 +162,42 @@ def test_gradcheck_and_one_node(function, op):
     assert minigrad.gradcheck(function, [x])
     output = function(x)
     assert output.grad_fn.function is op and output.grad_fn.parents[0] is x
+
+
+TWINS = [("max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+         ("max_pool2d", dict(kernel_size=2, stride=2, padding=1, dilation=(2, 1), ceil_mode=True)),
+         ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+         ("avg_pool2d", dict(kernel_size=(2, 3), stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+         ("avg_pool2d", dict(kernel_size=2, stride=1, divisor_override=3))]
+
+
+def _op_arguments(name, x, settings):
+    """The fused op's arguments, as the functional works them out."""
+    geometry = {key: settings.get(key, default) for key, default in
+                (("kernel_size", None), ("stride", None), ("padding", 0), ("ceil_mode", False))}
+    kernel_size, stride, padding, dilation, overhang = F.pool_geometry(
+        name, x, geometry["kernel_size"], geometry["stride"], geometry["padding"], settings.get("dilation", 1),
+        geometry["ceil_mode"])
+    if name == "max_pool2d":
+        return ops.MaxPool2d, C.max_pool2d, (kernel_size, stride, padding, overhang, dilation)
+    return ops.AvgPool2d, C.avg_pool2d, (kernel_size, stride, padding, overhang,
+                                         settings.get("count_include_pad", True), settings.get("divisor_override"))
+
+
+@pytest.mark.parametrize("name, settings", TWINS, ids=[f"{n}-" + ",".join(f"{k}={v}" for k, v in s.items())
+                                                       for n, s in TWINS])
+def test_fused_equals_composed_twin_and_both_pass_gradcheck(name, settings):
+    fused_x, composed_x = _leaf((2, 2, 7, 6)), _leaf((2, 2, 7, 6))
+    op, twin, arguments = _op_arguments(name, fused_x, settings)
+    fused, composed = op.apply(fused_x, *arguments), twin(composed_x, *arguments)
+    assert_close(fused, composed, what="forward")
+    assert_close(fused, getattr(F, name)(fused_x.detach(), **settings), what="the functional")
+    upstream = numpy.random.default_rng(4).standard_normal(fused.shape)
+    fused.backward(upstream)
+    composed.backward(upstream)
+    assert_close(fused_x.grad, composed_x.grad, what="input gradient")
+    assert minigrad.gradcheck(lambda x: twin(x, *arguments), [_leaf((2, 2, 7, 6))])
+    assert minigrad.gradcheck(lambda x: op.apply(x, *arguments), [_leaf((2, 2, 7, 6))])
 
 
 def test_pooling_on_the_strict_backend_gives_numpys_numbers():
