@@ -11,6 +11,7 @@ Arguments and results are those of the fused functions; argument checking is lef
 
 import minigrad
 from minigrad.autograd.mode import no_grad
+from minigrad.nn import functional
 
 
 def linear(x, weight, bias=None):
@@ -79,27 +80,47 @@ def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(
     return output if bias is None else output + bias.reshape(1, out_channels, 1, 1)
 
 
-def max_pool2d(x, kernel_size, stride, padding, overhang, dilation):
-    """The windows as stacked slices of the -inf-padded input, and max over them (the arguments as
-    :class:`minigrad.nn.ops.MaxPool2d` takes them); autograd sends the gradient to the index max returns."""
-    values, _ = _pool_windows(x, kernel_size, stride, padding, overhang, dilation, -float("inf")).max(dim=2)
-    return values
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """The windows as stacked slices of the -inf-padded input, and max over them; autograd sends the gradient to
+    the index max returns. The geometry is worked out as the functional does (``functional.pool_geometry``)."""
+    kernel_size, stride, padding, dilation, overhang = functional.pool_geometry(
+        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    images = input if input.ndim == 4 else input.reshape((1,) + input.shape)
+    values, offsets = _pool_windows(images, kernel_size, stride, padding, overhang, dilation,
+                                    -float("inf")).max(dim=2)
+    if return_indices:  # window (p, q)'s offset i KW + j reads row s p + d i - padding, column s q + d j - padding
+        rows, columns = values.shape[2:]
+        row = (minigrad.arange(rows, backend=input.backend).reshape(rows, 1) * stride[0]
+               + offsets // kernel_size[1] * dilation[0] - padding[0])
+        column = (minigrad.arange(columns, backend=input.backend) * stride[1]
+                  + offsets % kernel_size[1] * dilation[1] - padding[1])
+        indices = row * images.shape[3] + column
+        return (values, indices) if input.ndim == 4 else (values[0], indices[0])
+    return values if input.ndim == 4 else values[0]
 
 
-def avg_pool2d(x, kernel_size, stride, padding, overhang, count_include_pad, divisor_override):
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+               divisor_override=None):
     """The windows' sums over the zero-padded input, divided by the same windows' sums over a map of ones on the
-    positions PyTorch's divisor counts (the arguments as :class:`minigrad.nn.ops.AvgPool2d` takes them)."""
-    sums = _pool_windows(x, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
+    positions PyTorch's divisor counts, or by divisor_override."""
+    kernel_size, stride, padding, _, overhang = functional.pool_geometry(
+        "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    images = input if input.ndim == 4 else input.reshape((1,) + input.shape)
+    sums = _pool_windows(images, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
     if divisor_override is not None:
-        return sums / divisor_override
-    (rows, columns), (height, width) = padding, x.shape[2:]
-    if count_include_pad:  # ones over the input and its padding, zeros over the overhang
-        ones = minigrad.ones(1, 1, height + 2 * rows, width + 2 * columns, dtype=x.dtype, backend=x.backend)
-        divisor = _pool_windows(ones, kernel_size, stride, (0, 0), overhang, (1, 1), 0.0).sum(axis=2)
-    else:                  # ones over the input only
-        ones = minigrad.ones(1, 1, height, width, dtype=x.dtype, backend=x.backend)
-        divisor = _pool_windows(ones, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
-    return sums / divisor
+        output = sums / divisor_override
+    else:
+        (rows, columns), (height, width) = padding, images.shape[2:]
+        if count_include_pad:  # ones over the input and its padding, zeros over the overhang
+            ones = minigrad.ones(1, 1, height + 2 * rows, width + 2 * columns, dtype=input.dtype,
+                                 backend=input.backend)
+            divisor = _pool_windows(ones, kernel_size, stride, (0, 0), overhang, (1, 1), 0.0).sum(axis=2)
+        else:                  # ones over the input only
+            ones = minigrad.ones(1, 1, height, width, dtype=input.dtype, backend=input.backend)
+            divisor = _pool_windows(ones, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
+        output = sums / divisor
+    return output if input.ndim == 4 else output[0]
 
 
 def _pool_windows(x, kernel_size, stride, padding, overhang, dilation, fill):
