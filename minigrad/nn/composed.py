@@ -6,7 +6,8 @@ backward to rounding error (the tests check 1e-10 in float64), and comparing the
 one node instead of a dozen, fewer arrays kept alive for backward, and less time (see
 ``python -m minigrad.bench.fused_vs_composed``).
 
-Arguments and results are those of the fused functions; argument checking is left to those.
+Arguments and results are those of the fused functions; argument checking is left to those (the pooling
+twins work out their windows with the functional's own ``pool_geometry``, which checks as it goes).
 """
 
 import minigrad
