@@ -374,7 +374,7 @@ def mlp_cases(quick):
     return [Case("digits MLP epoch (BN, batch 32)", "64-256-256-10", {"minigrad": _mlp_minigrad, "torch": _mlp_torch})]
 
 
-# --- 5. convolution: one 3x3 layer forward and backward -----------------------------------------------------------
+# --- 6. convolution: one 3x3 layer forward and backward -----------------------------------------------------------
 
 CONV_SHAPE = (32, 16, 28, 28)  # N, C, H, W; 32 output channels, 3x3 kernel, padding 1
 
@@ -419,7 +419,52 @@ def conv_cases(quick):
                  {"minigrad": _conv_minigrad, "torch": _conv_torch})]
 
 
-# --- 6. attention: scaled dot-product attention forward and backward ------------------------------------------
+# --- 7. one epoch of lesson 13's digits convnet with BatchNorm2d -------------------------------------------------
+
+def _convnet(nn):
+    """Lesson 13's network (its BatchNorm form), written once for both engines: their nn modules share the names."""
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Flatten(), nn.Linear(32 * 2 * 2, 10))
+
+
+def _convnet_epoch(engine, nn, optimizer_class, cross_entropy, make_tensor):
+    engine.manual_seed(0)
+    model = _convnet(nn)
+    optimizer = optimizer_class(model.parameters(), lr=3e-3)
+    images, labels = _digits_arrays()
+    images = images.reshape(-1, 1, 8, 8)
+    batches = [(make_tensor(images[i:i + MLP_BATCH]), make_tensor(labels[i:i + MLP_BATCH]))
+               for i in range(0, len(images) - MLP_BATCH + 1, MLP_BATCH)]
+
+    def call():
+        for x, y in batches:
+            optimizer.zero_grad()
+            cross_entropy(model(x), y).backward()
+            optimizer.step()
+    return call
+
+
+def _convnet_minigrad():
+    import minigrad
+    from minigrad import nn, optim
+    from minigrad.nn import functional as F
+    return _convnet_epoch(minigrad, nn, optim.Adam, F.cross_entropy, minigrad.tensor)
+
+
+def _convnet_torch():
+    import torch
+    return _convnet_epoch(torch, torch.nn, torch.optim.Adam, torch.nn.functional.cross_entropy, torch.tensor)
+
+
+def convnet_cases(quick):
+    return [Case("digits convnet epoch (lesson 13, BN, batch 32)", "8x8 conv 8-16-32",
+                 {"minigrad": _convnet_minigrad, "torch": _convnet_torch})]
+
+
+# --- 8. attention: scaled dot-product attention forward and backward ------------------------------------------
 
 ATTENTION_SHAPE = (8, 4, 128, 64)  # batch, heads, sequence length T, head dim d
 
@@ -488,7 +533,8 @@ def loaded_cases(quick=False):
 def all_cases(quick=False):
     return (engine_overhead_cases(quick) + normalization_cases("layernorm", quick)
             + normalization_cases("batchnorm", quick) + accumulating_cases(quick) + rnn_cases(quick)
-            + mlp_cases(quick) + conv_cases(quick) + attention_cases(quick) + loaded_cases(quick))
+            + mlp_cases(quick) + conv_cases(quick) + convnet_cases(quick) + attention_cases(quick)
+            + loaded_cases(quick))
 
 
 def find_case(case_id, quick=False):

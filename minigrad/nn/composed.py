@@ -6,13 +6,15 @@ backward to rounding error (the tests check 1e-10 in float64), and comparing the
 one node instead of a dozen, fewer arrays kept alive for backward, and less time (see
 ``python -m minigrad.bench.fused_vs_composed``).
 
-Arguments and results are those of the fused functions; argument checking is left to those.
+Arguments and results are those of the fused functions; argument checking is left to those (the pooling
+twins work out their windows with the functional's own ``pool_geometry``, which checks as it goes).
 """
 
 import math
 
 import minigrad
 from minigrad.autograd.mode import no_grad
+from minigrad.nn import functional
 from minigrad.nn.ops.dropout import scaled_keep_mask
 from minigrad.nn.ops.rms_norm import default_eps
 from minigrad.tensor import Tensor
@@ -90,6 +92,70 @@ def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(
     cols = minigrad.stack(slices, axis=2).reshape(n, groups, -1, p * q)  # (N, G, (C/G) KH KW, P Q)
     output = (weight.reshape(groups, out_channels // groups, -1) @ cols).reshape(n, out_channels, p, q)
     return output if bias is None else output + bias.reshape(1, out_channels, 1, 1)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """The windows as stacked slices of the -inf-padded input, and max over them; autograd sends the gradient to
+    the index max returns. The geometry is worked out as the functional does (``functional.pool_geometry``)."""
+    kernel_size, stride, padding, dilation, overhang = functional.pool_geometry(
+        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    images = input if input.ndim == 4 else input.reshape((1,) + input.shape)
+    values, offsets = _pool_windows(images, kernel_size, stride, padding, overhang, dilation,
+                                    -float("inf")).max(dim=2)
+    if return_indices:  # window (p, q)'s offset i KW + j reads row s p + d i - padding, column s q + d j - padding
+        rows, columns = values.shape[2:]
+        row = (minigrad.arange(rows, backend=input.backend).reshape(rows, 1) * stride[0]
+               + offsets // kernel_size[1] * dilation[0] - padding[0])
+        column = (minigrad.arange(columns, backend=input.backend) * stride[1]
+                  + offsets % kernel_size[1] * dilation[1] - padding[1])
+        indices = row * images.shape[3] + column
+        return (values, indices) if input.ndim == 4 else (values[0], indices[0])
+    return values if input.ndim == 4 else values[0]
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+               divisor_override=None):
+    """The windows' sums over the zero-padded input, divided by the same windows' sums over a map of ones on the
+    positions PyTorch's divisor counts, or by divisor_override."""
+    kernel_size, stride, padding, _, overhang = functional.pool_geometry(
+        "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    images = input if input.ndim == 4 else input.reshape((1,) + input.shape)
+    sums = _pool_windows(images, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
+    if divisor_override is not None:
+        output = sums / divisor_override
+    else:
+        (rows, columns), (height, width) = padding, images.shape[2:]
+        if count_include_pad:  # ones over the input and its padding, zeros over the overhang
+            ones = minigrad.ones(1, 1, height + 2 * rows, width + 2 * columns, dtype=input.dtype,
+                                 backend=input.backend)
+            divisor = _pool_windows(ones, kernel_size, stride, (0, 0), overhang, (1, 1), 0.0).sum(axis=2)
+        else:                  # ones over the input only
+            ones = minigrad.ones(1, 1, height, width, dtype=input.dtype, backend=input.backend)
+            divisor = _pool_windows(ones, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
+        output = sums / divisor
+    return output if input.ndim == 4 else output[0]
+
+
+def _pool_windows(x, kernel_size, stride, padding, overhang, dilation, fill):
+    """(N, C, KH KW, P, Q): x padded with `fill` by `padding` on every side and `overhang` more at the bottom and
+    right, one strided slice per window offset."""
+    n, channels = x.shape[:2]
+    (rows, columns), (extra_rows, extra_columns) = padding, overhang
+    top, bottom, left, right = rows, rows + extra_rows, columns, columns + extra_columns
+    blocks = [minigrad.full((n, channels, size, x.shape[3]), fill, dtype=x.dtype, backend=x.backend)
+              for size in (top, bottom)]
+    x = minigrad.concatenate([blocks[0], x, blocks[1]], axis=2)
+    blocks = [minigrad.full((n, channels, x.shape[2], size), fill, dtype=x.dtype, backend=x.backend)
+              for size in (left, right)]
+    x = minigrad.concatenate([blocks[0], x, blocks[1]], axis=3)
+    kh, kw = kernel_size
+    p = (x.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    q = (x.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    slices = [x[:, :, dilation[0] * i:dilation[0] * i + stride[0] * (p - 1) + 1:stride[0],
+                dilation[1] * j:dilation[1] * j + stride[1] * (q - 1) + 1:stride[1]]
+              for i in range(kh) for j in range(kw)]
+    return minigrad.stack(slices, axis=2)
 
 
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):

@@ -101,18 +101,32 @@ def check_conv2d(layer, x, weight, bias, stride, padding, dilation, groups):
                          f"is larger than the padded input ({padded[0]}x{padded[1]}, input shape {x.shape})")
 
 
-def check_pool(layer, x, kernel_size, padding):
+def padding_pair(layer, padding, x, kernel=None):
+    """A pooling or convolution padding given as an int or a pair of non-negative ints, as (rows, columns); anything
+    else is an error naming the layer, the padding and the shapes."""
+    values = (padding, padding) if isinstance(padding, int) else padding
+    if not (isinstance(values, (tuple, list)) and len(values) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values)):
+        shapes = ([] if x is None else [f"input shape {x.shape}"]) + ([] if kernel is None else [f"kernel {kernel}"])
+        raise ValueError(f"{layer}: padding must be a non-negative int or a pair (rows, columns) of them, not "
+                         f"{padding!r}" + (f" ({', '.join(shapes)})" if shapes else ""))
+    return tuple(values)
+
+
+def check_pool(layer, x, kernel_size, padding, dilation):
     require_tensor(layer, x)
     if x.ndim not in (3, 4):
         raise ValueError(f"{layer}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input (C, H, W), got an "
                          f"input of shape {x.shape}")
-    if len(padding) != 2 or any(not isinstance(p, int) or p < 0 or 2 * p > k for p, k in zip(padding, kernel_size)):
-        raise ValueError(f"{layer}: padding {padding} must be non-negative and at most half the kernel size "
-                         f"{kernel_size}")
+    if any(2 * p > k for p, k in zip(padding, kernel_size)):
+        raise ValueError(f"{layer}: padding {padding} must be at most half the kernel size {kernel_size} (input "
+                         f"shape {x.shape})")
     height, width = x.shape[-2] + 2 * padding[0], x.shape[-1] + 2 * padding[1]
-    if height < kernel_size[0] or width < kernel_size[1]:
-        raise ValueError(f"{layer}: the kernel {kernel_size[0]}x{kernel_size[1]} is larger than the padded input "
-                         f"({height}x{width}, input shape {x.shape})")
+    extent = [d * (k - 1) + 1 for d, k in zip(dilation, kernel_size)]
+    if height < extent[0] or width < extent[1]:
+        spanning = "" if dilation == (1, 1) else f" (dilation {dilation}, spanning {extent[0]}x{extent[1]})"
+        raise ValueError(f"{layer}: the kernel {kernel_size[0]}x{kernel_size[1]}{spanning} is larger than the "
+                         f"padded input ({height}x{width}, input shape {x.shape})")
 
 
 def check_group_norm(layer, x, num_groups, weight, bias, num_channels=None):
