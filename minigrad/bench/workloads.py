@@ -419,7 +419,53 @@ def conv_cases(quick):
                  {"minigrad": _conv_minigrad, "torch": _conv_torch})]
 
 
-# --- 9. one training step of a small character transformer ----------------------------------------------------
+# --- 6. attention: scaled dot-product attention forward and backward ------------------------------------------
+
+ATTENTION_SHAPE = (8, 4, 128, 64)  # batch, heads, sequence length T, head dim d
+
+
+def _attention_arrays():
+    rng = numpy.random.default_rng(0)
+    return [rng.standard_normal(ATTENTION_SHAPE).astype(FLOAT) for _ in range(4)]  # q, k, v and dL/dO
+
+
+def _attention_call(attention, leaves, upstream):
+    """forward + backward of causal attention: the same body for minigrad (fused or composed) and PyTorch."""
+    def call():
+        for leaf in leaves:
+            leaf.grad = None
+        attention(*leaves, is_causal=True).backward(upstream)
+    return call
+
+
+def _attention_minigrad(composed):
+    def setup():
+        import minigrad
+        from minigrad.nn import composed as composed_ops
+        from minigrad.nn import functional
+        *leaves, upstream = (minigrad.tensor(a) for a in _attention_arrays())
+        for leaf in leaves:
+            leaf.requires_grad = True
+        ops = composed_ops if composed else functional
+        return _attention_call(ops.scaled_dot_product_attention, leaves, upstream)
+    return setup
+
+
+def _attention_torch():
+    import torch
+    *leaves, upstream = (torch.tensor(a) for a in _attention_arrays())
+    for leaf in leaves:
+        leaf.requires_grad_(True)
+    return _attention_call(torch.nn.functional.scaled_dot_product_attention, leaves, upstream)
+
+
+def attention_cases(quick):
+    return [Case("causal attention fwd+bwd", "B=8 heads=4 T=128 d=64",
+                 {"minigrad": _attention_minigrad(composed=False), "minigrad composed": _attention_minigrad(True),
+                  "torch": _attention_torch})]
+
+
+# --- 10. one training step of a small character transformer ----------------------------------------------------
 
 TRANSFORMER = dict(context_length=64, embed_dim=128, num_heads=4, num_layers=4, norm="pre", norm_layer="layernorm")
 TRANSFORMER_BATCH = 32
@@ -503,7 +549,8 @@ def loaded_cases(quick=False):
 def all_cases(quick=False):
     return (engine_overhead_cases(quick) + normalization_cases("layernorm", quick)
             + normalization_cases("batchnorm", quick) + accumulating_cases(quick) + rnn_cases(quick)
-            + mlp_cases(quick) + conv_cases(quick) + transformer_cases(quick) + loaded_cases(quick))
+            + mlp_cases(quick) + conv_cases(quick) + attention_cases(quick) + transformer_cases(quick)
+            + loaded_cases(quick))
 
 
 def find_case(case_id, quick=False):

@@ -296,3 +296,28 @@ def test_encoder_on_every_backend_gives_numpys_numbers(backend):
     for actual, expected in zip(results[backend], results["numpy"]):
         assert actual.backend == backend
         assert_close(actual, expected, atol=1e-12)
+
+
+def test_float32_matches_torch():
+    """The layers in float32, against PyTorch in float32 with the same weights (float32 rounding: 1e-5)."""
+    ours, theirs = twins(*make_layer(norm_first=True, activation="gelu"))
+    ours, theirs = ours.float(), theirs.float()
+    (src,) = sequences(False, lengths=(L,))
+    padding = mha_masks()["key_padding_mask"]["key_padding_mask"][:, :L]
+    mine = minigrad.tensor(src.astype(numpy.float32), requires_grad=True)
+    reference = torch.tensor(src.astype(numpy.float32), requires_grad=True)
+    output = ours(mine, src_key_padding_mask=minigrad.tensor(padding))
+    expected = theirs(reference, src_key_padding_mask=torch.tensor(padding))
+    assert output.dtype == numpy.float32
+    assert_close(output, expected, atol=1e-5)
+    output.square().sum().backward()
+    expected.square().sum().backward()
+    assert_close(mine.grad, reference.grad, atol=1e-4)
+    for name, parameter in theirs.named_parameters():
+        assert_close(dict(ours.named_parameters())[name].grad, parameter.grad, atol=1e-4, what=name)
+    attention, reference_attention = twins(*make_mha())
+    arrays = [a.astype(numpy.float32) for a in sequences(False)]
+    attended, weights = attention.float()(*(minigrad.tensor(a) for a in arrays))
+    expected, expected_weights = reference_attention.float()(*(torch.tensor(a) for a in arrays))
+    assert_close(attended, expected, atol=1e-5)
+    assert_close(weights, expected_weights, atol=1e-6)

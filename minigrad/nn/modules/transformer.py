@@ -72,7 +72,12 @@ class TransformerEncoderLayer(Module):
 class TransformerEncoder(Module):
     """`num_layers` deep copies of `encoder_layer` (each with its own parameters, all starting from the layer's),
     applied in turn, then `norm` if given. ``is_causal=None`` finds out whether `mask` is the causal mask, as
-    PyTorch does, and passes that hint to the layers."""
+    PyTorch does, and passes that hint to the layers.
+
+    PyTorch's encoder, in evaluation mode under ``no_grad`` with a ``src_key_padding_mask``, takes a fast path
+    through nested tensors that returns zeros at the padded positions (``enable_nested_tensor=True``, its
+    default); minigrad has one path, PyTorch's training-mode one, which computes those positions like any other
+    (nothing attends to them, and the other positions agree)."""
 
     def __init__(self, encoder_layer, num_layers, norm=None):
         super().__init__()
