@@ -510,6 +510,67 @@ def attention_cases(quick):
                   "torch": _attention_torch})]
 
 
+# --- 10. one training step of a small character transformer ----------------------------------------------------
+
+TRANSFORMER = dict(context_length=64, embed_dim=128, num_heads=4, num_layers=4, norm="pre", norm_layer="layernorm")
+TRANSFORMER_BATCH = 32
+TRANSFORMER_WORKLOAD = "CharTransformer train step (pre-LN, Adam)"
+
+
+def _transformer_batch():
+    """One fixed batch of (B, T) windows of the character corpus and their next characters, and its vocabulary."""
+    from minigrad.data import load_char_corpus
+    corpus = load_char_corpus()
+    starts = numpy.random.default_rng(0).integers(0, len(corpus.ids) - TRANSFORMER["context_length"] - 1,
+                                                  size=TRANSFORMER_BATCH)
+    positions = starts[:, None] + numpy.arange(TRANSFORMER["context_length"])[None, :]
+    return corpus.ids[positions], corpus.ids[positions + 1], corpus.vocab_size
+
+
+def _transformer_minigrad_model():
+    import minigrad
+    from minigrad.models import CharTransformer
+    inputs, targets, vocab_size = _transformer_batch()
+    minigrad.manual_seed(0)
+    return CharTransformer(vocab_size, **TRANSFORMER), inputs, targets
+
+
+def _transformer_minigrad():
+    import minigrad
+    from minigrad import optim
+    from minigrad.nn import functional as F
+    model, inputs, targets = _transformer_minigrad_model()
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    inputs, targets = minigrad.tensor(inputs), minigrad.tensor(targets.reshape(-1))
+
+    def call():
+        optimizer.zero_grad()
+        F.cross_entropy(model(inputs).reshape(-1, model.vocab_size), targets).backward()
+        optimizer.step()
+    return call
+
+
+def _transformer_torch():
+    import torch
+    from minigrad.bench.torch_char_transformer import from_minigrad
+    model, inputs, targets = _transformer_minigrad_model()
+    twin = from_minigrad(model, dtype=torch.float32)  # the same initial weights
+    optimizer = torch.optim.Adam(twin.parameters(), lr=1e-3)
+    inputs, targets = torch.tensor(inputs), torch.tensor(targets.reshape(-1))
+
+    def call():
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(twin(inputs).reshape(-1, model.vocab_size), targets).backward()
+        optimizer.step()
+    return call
+
+
+def transformer_cases(quick):
+    size = (f"B={TRANSFORMER_BATCH} T={TRANSFORMER['context_length']} C={TRANSFORMER['embed_dim']} "
+            f"{TRANSFORMER['num_layers']} blocks")
+    return [Case(TRANSFORMER_WORKLOAD, size, {"minigrad": _transformer_minigrad, "torch": _transformer_torch})]
+
+
 ACCUMULATING_SIZES = [(4096, 1024)]
 
 
@@ -534,6 +595,7 @@ def all_cases(quick=False):
     return (engine_overhead_cases(quick) + normalization_cases("layernorm", quick)
             + normalization_cases("batchnorm", quick) + accumulating_cases(quick) + rnn_cases(quick)
             + mlp_cases(quick) + conv_cases(quick) + convnet_cases(quick) + attention_cases(quick)
+            + transformer_cases(quick)
             + loaded_cases(quick))
 
 

@@ -26,9 +26,9 @@ adds a ``head`` Linear without bias.
 ``init="xavier"`` is instead the setting Xiong et al. (2020) analyse for post-LN and pre-LN: every Linear weight
 (the head included) Glorot-uniform (variance 2 / (fan_in + fan_out); ``qkv`` counts fan_out = 3C, as
 MultiheadAttention's stacked projection does), biases 0, embeddings ~ N(0, 1) (``nn.Embedding``'s default),
-so that the residual stream and every branch added to it start with variance about 1. Under GPT-2's init the
-branches start about 100 times smaller than the stream, and post-LN and pre-LN differ far less at the start
-(lesson 15 measures both). Use it with ``tied=False``: a tied output layer with N(0, 1) embeddings gives logits
+so that the residual stream and every branch added to it start at comparable scale. Under GPT-2's init a post-LN
+block's branches start hundreds of times smaller than the stream they are added to, its norms barely change the
+stream, and post-LN and pre-LN differ far less at the start (lesson 15 measures both). Use it with ``tied=False``: a tied output layer with N(0, 1) embeddings gives logits
 of standard deviation about sqrt(embed_dim).
 """
 

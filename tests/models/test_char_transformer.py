@@ -1,4 +1,5 @@
-"""CharTransformer against the same model written in PyTorch in this file, weights copied across by state_dict:
+"""CharTransformer against the same model written in PyTorch (``minigrad.bench.torch_char_transformer``, torch.nn
+layers only, which the benchmark also runs), weights copied across by state_dict:
 the loss and every parameter's gradient to 1e-10 in float64, for post-LN and pre-LN blocks with LayerNorm,
 RMSNorm or no normalization, tied and untied; its initialization; and generation reproducible by its seed."""
 
@@ -9,61 +10,12 @@ import pytest
 import torch
 
 import minigrad
+from minigrad.bench.torch_char_transformer import from_minigrad
 from minigrad.models import CharTransformer
 from minigrad.nn import functional as F
 from tests.helpers import assert_close, host
 
 VOCAB, CONTEXT, EMBED, HEADS = 11, 8, 16, 4
-
-
-class TorchBlock(torch.nn.Module):
-    def __init__(self, norm, norm_layer):
-        super().__init__()
-        self.norm = norm
-        make = {"layernorm": lambda: torch.nn.LayerNorm(EMBED), "rmsnorm": lambda: torch.nn.RMSNorm(EMBED),
-                None: torch.nn.Identity}[norm_layer]
-        self.norm1, self.norm2 = make(), make()
-        self.attention = torch.nn.Module()
-        self.attention.qkv = torch.nn.Linear(EMBED, 3 * EMBED)
-        self.attention.out = torch.nn.Linear(EMBED, EMBED)
-        self.mlp = torch.nn.Sequential(torch.nn.Linear(EMBED, 4 * EMBED), torch.nn.GELU(),
-                                       torch.nn.Linear(4 * EMBED, EMBED))
-
-    def attend(self, x):
-        batch, length, _ = x.shape
-        query, key, value = (part.reshape(batch, length, HEADS, EMBED // HEADS).transpose(1, 2)
-                             for part in self.attention.qkv(x).split(EMBED, dim=-1))
-        attended = torch.nn.functional.scaled_dot_product_attention(query, key, value, is_causal=True)
-        return self.attention.out(attended.transpose(1, 2).reshape(batch, length, EMBED))
-
-    def forward(self, x):
-        if self.norm == "post":
-            x = self.norm1(x + self.attend(x))
-            return self.norm2(x + self.mlp(x))
-        x = x + self.attend(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
-
-
-class TorchCharTransformer(torch.nn.Module):
-    def __init__(self, layers, norm, norm_layer, tied):
-        super().__init__()
-        self.tied = tied
-        self.token_embedding = torch.nn.Embedding(VOCAB, EMBED)
-        self.position_embedding = torch.nn.Embedding(CONTEXT, EMBED)
-        self.blocks = torch.nn.ModuleList(TorchBlock(norm, norm_layer) for _ in range(layers))
-        self.final_norm = None
-        if norm == "pre" and norm_layer is not None:
-            self.final_norm = torch.nn.LayerNorm(EMBED) if norm_layer == "layernorm" else torch.nn.RMSNorm(EMBED)
-        if not tied:
-            self.head = torch.nn.Linear(EMBED, VOCAB, bias=False)
-
-    def forward(self, ids):
-        x = self.token_embedding(ids) + self.position_embedding(torch.arange(ids.shape[1]))
-        for block in self.blocks:
-            x = block(x)
-        if self.final_norm is not None:
-            x = self.final_norm(x)
-        return x @ self.token_embedding.weight.T if self.tied else self.head(x)
 
 
 def perturbed_model(layers, norm, norm_layer, tied, init="gpt2"):
@@ -83,8 +35,7 @@ def perturbed_model(layers, norm, norm_layer, tied, init="gpt2"):
 @pytest.mark.parametrize("tied", [True, False])
 def test_loss_and_every_gradient_match_the_same_model_in_pytorch(norm, norm_layer, tied):
     model = perturbed_model(2, norm, norm_layer, tied)
-    reference = TorchCharTransformer(2, norm, norm_layer, tied).double()
-    reference.load_state_dict({key: torch.tensor(host(value)) for key, value in model.state_dict().items()})
+    reference = from_minigrad(model)
     ids = numpy.random.default_rng(2).integers(0, VOCAB, size=(3, CONTEXT + 1))
     inputs, targets = ids[:, :-1], ids[:, 1:]
     logits = model(minigrad.tensor(inputs))
@@ -173,8 +124,7 @@ def test_generation_is_reproducible_by_its_seed_alone():
 def test_greedy_generation_follows_the_pytorch_models_argmax_beyond_the_context():
     """temperature=0 picks the most likely id; the window slides once the text is longer than the context."""
     model = perturbed_model(2, "post", "layernorm", False)
-    reference = TorchCharTransformer(2, "post", "layernorm", False).double()
-    reference.load_state_dict({key: torch.tensor(host(value)) for key, value in model.state_dict().items()})
+    reference = from_minigrad(model)
     ids = model.generate([4], 2 * CONTEXT, temperature=0)
     expected = [4]
     with torch.no_grad():
