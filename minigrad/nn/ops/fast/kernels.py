@@ -16,6 +16,14 @@ Accuracy: every sum is accumulated in float64, and the variance is the two-pass 
 float64. For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the spread, so no
 correction pass is needed (the NumPy formulas, which sum in the data's dtype, need their corrected two-pass).
 
+Arithmetic in the data's dtype: the per-element work (x - mu, times r, times gamma, dy times xhat) is done in x's
+dtype, and only the running sums are float64. For float32 data that doubles the elements per vector instruction,
+and converting each element to float64 and back is no longer needed; the per-element results are float32 anyway.
+The one step where float32 would lose accuracy is x - mu for data whose mean float32 cannot hold to within its
+spread (mean 1e4, std 1e-2): mu is kept as two float32 numbers, high + low, and x - mu is (x - high) - low, where
+x - high is exact (see _split_center). The compiler's reassociation freedom (below) does not merge the two
+subtractions here, and a test on such data would catch it if it did.
+
 What is saved for backward: x itself (the caller's array, alive anyway) and mu and r in float64, one number per
 row or channel; backward recomputes xhat = (x - mu) r as it reads x, as PyTorch's kernels do. Forward then writes
 only y, and the call holds one x-sized array less (y and dL/dx instead of xhat, y and dL/dx); recomputing xhat is
@@ -150,6 +158,15 @@ def _chunk_range(total, chunk, chunks):
     return min(total, chunk * per_chunk), min(total, (chunk + 1) * per_chunk)
 
 
+@_jit
+def _split_center(x, mu):
+    """The float64 center mu as two numbers of x's dtype, high + low, so that (x - high) - low is x - mu rounded
+    about once in x's dtype (x - high is exact for x near mu), even where float32 cannot hold mu itself: for data
+    with mean 1e4 and std 1e-2, float32(mu) alone is off by up to 5e-4, a twentieth of the spread."""
+    high = x.dtype.type(mu)
+    return high, x.dtype.type(mu - high)
+
+
 # --- the thread pool -------------------------------------------------------------------------------------------
 
 def usable_cpus():
@@ -269,8 +286,10 @@ def _layer_norm_forward(x, weight, bias, eps, mean, inv_std, output, chunk, chun
         r = 1.0 / np.sqrt(squares / m + eps)
         mean[i] = mu
         inv_std[i] = r
+        mu_high, mu_low = _split_center(x, mu)
+        r_x = x.dtype.type(r)
         for j in range(m):
-            output[i, j] = (x[i, j] - mu) * r * weight[j] + bias[j]
+            output[i, j] = ((x[i, j] - mu_high) - mu_low) * r_x * weight[j] + bias[j]
 
 
 def layer_norm_forward(x, weight, bias, eps, mean, inv_std, output):
@@ -285,22 +304,21 @@ def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partials
     start, stop = _chunk_range(rows, chunk, chunks)
     partial_weight, partial_bias = partials[0, chunk], partials[1, chunk]
     for i in range(start, stop):
-        mu = mean[i]
-        r = inv_std[i]
-        sum_g = 0.0
+        mu_high, mu_low = _split_center(x, mean[i])
+        r = x.dtype.type(inv_std[i])
+        sum_g = 0.0  # float64 accumulators of x-dtype terms
         sum_g_xhat = 0.0
         for j in range(m):
             dy = grad_output[i, j]
-            xhat = (x[i, j] - mu) * r
+            xhat = ((x[i, j] - mu_high) - mu_low) * r
             partial_weight[j] += dy * xhat
             partial_bias[j] += dy
             g = dy * weight[j]
             sum_g += g
             sum_g_xhat += g * xhat
-        mean_g = sum_g / m
-        mean_g_xhat = sum_g_xhat / m
+        mean_g, mean_g_xhat = x.dtype.type(sum_g / m), x.dtype.type(sum_g_xhat / m)
         for j in range(m):
-            xhat = (x[i, j] - mu) * r
+            xhat = ((x[i, j] - mu_high) - mu_low) * r
             grad_x[i, j] = r * (grad_output[i, j] * weight[j] - mean_g - xhat * mean_g_xhat)
 
 
