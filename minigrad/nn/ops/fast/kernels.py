@@ -16,13 +16,14 @@ Accuracy: every sum is accumulated in float64, and the variance is the two-pass 
 float64. For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the spread, so no
 correction pass is needed (the NumPy formulas, which sum in the data's dtype, need their corrected two-pass).
 
-Arithmetic in the data's dtype: the per-element work (x - mu, times r, times gamma, dy times xhat) is done in x's
-dtype, and only the running sums are float64. For float32 data that doubles the elements per vector instruction,
-and converting each element to float64 and back is no longer needed; the per-element results are float32 anyway.
+Arithmetic in the data's dtype (the LayerNorm loops): the per-element work (x - mu, times r, times gamma, dy times
+xhat, dL/dx) is done in x's dtype, and only the running sums are float64. For float32 data that doubles the
+elements per vector instruction and drops a conversion per element; the per-element results are float32 anyway.
 The one step where float32 would lose accuracy is x - mu for data whose mean float32 cannot hold to within its
 spread (mean 1e4, std 1e-2): mu is kept as two float32 numbers, high + low, and x - mu is (x - high) - low, where
-x - high is exact (see _split_center). The compiler's reassociation freedom (below) does not merge the two
-subtractions here, and a test on such data would catch it if it did.
+x - high is exact for x near the mean (see _split_center). The compiler's reassociation freedom (below) does not
+merge the two subtractions here, and a test on such data fails if it does. The BatchNorm loops keep float64
+arithmetic: their sums go into float64 rows of partial sums element by element, and measured slower in float32.
 
 What is saved for backward: x itself (the caller's array, alive anyway) and mu and r in float64, one number per
 row or channel; backward recomputes xhat = (x - mu) r as it reads x, as PyTorch's kernels do. Forward then writes
