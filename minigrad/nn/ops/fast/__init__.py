@@ -1,4 +1,4 @@
-"""Faster implementations of LayerNorm and BatchNorm, as named subclasses of the plain ops.
+"""Faster implementations of LayerNorm, BatchNorm and Linear, as named subclasses of the plain ops.
 
 The plain classes (:mod:`minigrad.nn.ops.layer_norm`, :mod:`minigrad.nn.ops.batch_norm`) are the ops: a
 derivation in the docstring, and forward and backward as the formula on ``xp`` arrays. Each class here computes
@@ -8,7 +8,9 @@ and replaces ``forward`` and ``backward`` to move less memory:
 - ``NumbaLayerNorm``, ``NumbaBatchNorm`` (:mod:`.compiled`): the formulas as compiled loops, one pass per row,
   when numba is installed and the arrays are NumPy float32/float64;
 - ``BlockedLayerNorm``, ``BlockedBatchNorm`` (:mod:`.blocked`): the formulas in NumPy, in cache-sized blocks of
-  rows with ``einsum`` and ``out=`` buffers, for other NumPy arrays (or with ``MINIGRAD_NUMBA=0``).
+  rows with ``einsum`` and ``out=`` buffers, for other NumPy arrays (or with ``MINIGRAD_NUMBA=0``);
+- ``ContiguousTransposeLinear`` (:mod:`.linear`): Linear with W^T copied to a contiguous array before a small
+  product, which NumPy's BLAS then computes on the calling thread, for NumPy float32/float64 arrays.
 
 :func:`implementation` picks one, called in one line by :mod:`minigrad.nn.functional`; the graph node is named
 after the class that ran (``y.grad_fn.name``). ``minigrad.set_fast_kernels(False)`` (or ``MINIGRAD_FAST=0``)
@@ -22,18 +24,26 @@ from minigrad.nn.ops.batch_norm import BatchNorm
 from minigrad.nn.ops.fast import kernels
 from minigrad.nn.ops.fast.blocked import BlockedBatchNorm, BlockedLayerNorm
 from minigrad.nn.ops.fast.compiled import NumbaBatchNorm, NumbaLayerNorm
+from minigrad.nn.ops.fast.linear import ContiguousTransposeLinear
 from minigrad.nn.ops.layer_norm import LayerNorm
+from minigrad.nn.ops.linear import Linear
 
 # plain op -> (its compiled subclass, its blocked NumPy subclass)
 FAST_SUBCLASSES = {LayerNorm: (NumbaLayerNorm, BlockedLayerNorm), BatchNorm: (NumbaBatchNorm, BlockedBatchNorm)}
+# plain op -> its subclass for NumPy float32/float64 arrays (no compiled code)
+NUMPY_SUBCLASSES = {Linear: ContiguousTransposeLinear}
 
 
 def implementation(op, *tensors):
     """The class to apply for `op` on these Tensors (None entries are skipped): its fastest subclass that runs on
     their arrays, or `op` itself when the fast path is off or no subclass fits."""
-    if not fast_kernels_enabled() or op not in FAST_SUBCLASSES:
+    if not fast_kernels_enabled():
         return op
     arrays = [tensor.data for tensor in tensors if tensor is not None]
+    if op in NUMPY_SUBCLASSES:
+        return NUMPY_SUBCLASSES[op] if kernels.suits(*arrays) else op
+    if op not in FAST_SUBCLASSES:
+        return op
     compiled, blocked = FAST_SUBCLASSES[op]
     if kernels.usable(*arrays):
         return compiled
@@ -42,4 +52,5 @@ def implementation(op, *tensors):
     return op
 
 
-__all__ = ["implementation", "NumbaLayerNorm", "NumbaBatchNorm", "BlockedLayerNorm", "BlockedBatchNorm"]
+__all__ = ["implementation", "NumbaLayerNorm", "NumbaBatchNorm", "BlockedLayerNorm", "BlockedBatchNorm",
+           "ContiguousTransposeLinear"]

@@ -16,6 +16,15 @@ Accuracy: every sum is accumulated in float64, and the variance is the two-pass 
 float64. For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the spread, so no
 correction pass is needed (the NumPy formulas, which sum in the data's dtype, need their corrected two-pass).
 
+Arithmetic in the data's dtype (the LayerNorm loops): the per-element work (x - mu, times r, times gamma, dy times
+xhat, dL/dx) is done in x's dtype, and only the running sums are float64. For float32 data that doubles the
+elements per vector instruction and drops a conversion per element; the per-element results are float32 anyway.
+The one step where float32 would lose accuracy is x - mu for data whose mean float32 cannot hold to within its
+spread (mean 1e4, std 1e-2): mu is kept as two float32 numbers, high + low, and x - mu is (x - high) - low, where
+x - high is exact for x near the mean (see _split_center). The compiler's reassociation freedom (below) does not
+merge the two subtractions here, and a test on such data fails if it does. The BatchNorm loops keep float64
+arithmetic: their sums go into float64 rows of partial sums element by element, and measured slower in float32.
+
 What is saved for backward: x itself (the caller's array, alive anyway) and mu and r in float64, one number per
 row or channel; backward recomputes xhat = (x - mu) r as it reads x, as PyTorch's kernels do. Forward then writes
 only y, and the call holds one x-sized array less (y and dL/dx instead of xhat, y and dL/dx); recomputing xhat is
@@ -150,6 +159,15 @@ def _chunk_range(total, chunk, chunks):
     return min(total, chunk * per_chunk), min(total, (chunk + 1) * per_chunk)
 
 
+@_jit
+def _split_center(x, mu):
+    """The float64 center mu as two numbers of x's dtype, high + low, so that (x - high) - low is x - mu rounded
+    about once in x's dtype (x - high is exact for x near mu), even where float32 cannot hold mu itself: for data
+    with mean 1e4 and std 1e-2, float32(mu) alone is off by up to 5e-4, a twentieth of the spread."""
+    high = x.dtype.type(mu)
+    return high, x.dtype.type(mu - high)
+
+
 # --- the thread pool -------------------------------------------------------------------------------------------
 
 def usable_cpus():
@@ -269,8 +287,10 @@ def _layer_norm_forward(x, weight, bias, eps, mean, inv_std, output, chunk, chun
         r = 1.0 / np.sqrt(squares / m + eps)
         mean[i] = mu
         inv_std[i] = r
+        mu_high, mu_low = _split_center(x, mu)
+        r_x = x.dtype.type(r)
         for j in range(m):
-            output[i, j] = (x[i, j] - mu) * r * weight[j] + bias[j]
+            output[i, j] = ((x[i, j] - mu_high) - mu_low) * r_x * weight[j] + bias[j]
 
 
 def layer_norm_forward(x, weight, bias, eps, mean, inv_std, output):
@@ -285,22 +305,21 @@ def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partials
     start, stop = _chunk_range(rows, chunk, chunks)
     partial_weight, partial_bias = partials[0, chunk], partials[1, chunk]
     for i in range(start, stop):
-        mu = mean[i]
-        r = inv_std[i]
-        sum_g = 0.0
+        mu_high, mu_low = _split_center(x, mean[i])
+        r = x.dtype.type(inv_std[i])
+        sum_g = 0.0  # float64 accumulators of x-dtype terms
         sum_g_xhat = 0.0
         for j in range(m):
             dy = grad_output[i, j]
-            xhat = (x[i, j] - mu) * r
+            xhat = ((x[i, j] - mu_high) - mu_low) * r
             partial_weight[j] += dy * xhat
             partial_bias[j] += dy
             g = dy * weight[j]
             sum_g += g
             sum_g_xhat += g * xhat
-        mean_g = sum_g / m
-        mean_g_xhat = sum_g_xhat / m
+        mean_g, mean_g_xhat = x.dtype.type(sum_g / m), x.dtype.type(sum_g_xhat / m)
         for j in range(m):
-            xhat = (x[i, j] - mu) * r
+            xhat = ((x[i, j] - mu_high) - mu_low) * r
             grad_x[i, j] = r * (grad_output[i, j] * weight[j] - mean_g - xhat * mean_g_xhat)
 
 
@@ -328,63 +347,94 @@ def _sum_rows_in_order(partials):
 
 
 # --- BatchNorm: x as (N, C, L), one group per channel spanning N and L ---------------------------------------------
+# Each sum over N and L is gathered per chunk of rows into that chunk's float64 row of partial sums, and the rows
+# are added in order. The data is read in memory order, so it is streamed once, not once per channel; with L = 1
+# the innermost loop runs over the channels, which vectorizes. Each kernel computes only the sums its caller needs.
 
 @_jit
-def _channel_sums(a, a_center, b, b_center, b_scale, partial_first, partial_second, chunk, chunks):
-    n, channels, length = a.shape
+def _channel_totals(x, partial, chunk, chunks):
+    n, channels, length = x.shape
     start, stop = _chunk_range(n, chunk, chunks)
-    first_row = partial_first[chunk]
-    second_row = partial_second[chunk]
+    row = partial[chunk]
     for i in range(start, stop):
         if length == 1:
             for c in range(channels):
-                value = a[i, c, 0] - a_center[c]
-                first_row[c] += value
-                second_row[c] += value * ((b[i, c, 0] - b_center[c]) * b_scale[c])
+                row[c] += x[i, c, 0]
         else:
             for c in range(channels):
-                first = 0.0
-                second = 0.0
-                center, scale = b_center[c], b_scale[c]
+                total = 0.0
                 for l in range(length):
-                    value = a[i, c, l] - a_center[c]
-                    first += value
-                    second += value * ((b[i, c, l] - center) * scale)
-                first_row[c] += first
-                second_row[c] += second
+                    total += x[i, c, l]
+                row[c] += total
 
 
-def _channel_sums_of(a, a_center, b, b_center, b_scale):
-    """Per channel c, two float64 sums over n and l: sum(a - a_center[c]) and
-    sum((a - a_center[c]) (b - b_center[c]) b_scale[c]).
+@_jit
+def _channel_squares(x, mean, partial, chunk, chunks):
+    n, channels, length = x.shape
+    start, stop = _chunk_range(n, chunk, chunks)
+    row = partial[chunk]
+    for i in range(start, stop):
+        if length == 1:
+            for c in range(channels):
+                centered = x[i, c, 0] - mean[c]
+                row[c] += centered * centered
+        else:
+            for c in range(channels):
+                mu = mean[c]
+                total = 0.0
+                for l in range(length):
+                    centered = x[i, c, l] - mu
+                    total += centered * centered
+                row[c] += total
 
-    With b = a, both centers the mean and a scale of 1 the second is the sum of squares of the centered values;
-    with b = x, b_center = mu and b_scale = r it is the sum of a times xhat. Each chunk of rows sums into its own
-    row of partials, then the partials are added in order. The rows are read in memory order, so the data is
-    streamed once, not once per channel; with L = 1 the innermost loop runs over the channels, which vectorizes."""
-    chunks = chunk_count(a.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
-    channels = a.shape[1]
-    partial_first, partial_second = np.zeros((chunks, channels)), np.zeros((chunks, channels))
-    parallel_for(_channel_sums, chunks, a, a_center, b, b_center, b_scale, partial_first, partial_second)
-    return _sum_rows_in_order(partial_first), _sum_rows_in_order(partial_second)
+
+@_jit
+def _channel_gradient_sums(grad_output, x, mean, inv_std, partial_grad, partial_grad_xhat, chunk, chunks):
+    n, channels, length = x.shape
+    start, stop = _chunk_range(n, chunk, chunks)
+    grad_row, grad_xhat_row = partial_grad[chunk], partial_grad_xhat[chunk]
+    for i in range(start, stop):
+        if length == 1:
+            for c in range(channels):
+                dy = grad_output[i, c, 0]
+                grad_row[c] += dy
+                grad_xhat_row[c] += dy * ((x[i, c, 0] - mean[c]) * inv_std[c])
+        else:
+            for c in range(channels):
+                mu, r = mean[c], inv_std[c]
+                total = 0.0
+                total_xhat = 0.0
+                for l in range(length):
+                    dy = grad_output[i, c, l]
+                    total += dy
+                    total_xhat += dy * ((x[i, c, l] - mu) * r)
+                grad_row[c] += total
+                grad_xhat_row[c] += total_xhat
+
+
+def _channel_partials(kernel, x, *arguments, sums=1):
+    """Run a per-channel sum `kernel` over chunks of x's rows; its `sums` sums per channel, as float64 arrays."""
+    chunks = chunk_count(x.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
+    partials = [np.zeros((chunks, x.shape[1])) for _ in range(sums)]
+    parallel_for(kernel, chunks, *arguments, *partials)
+    return [_sum_rows_in_order(partial) for partial in partials]
 
 
 def batch_norm_statistics(x):
     """mean and biased variance per channel of x (N, C, L), both float64: one pass for the mean, then the
     two-pass variance mean((x - mu)^2), every sum in float64."""
-    channels = x.shape[1]
     count = x.shape[0] * x.shape[2]
-    zero, one = np.zeros(channels), np.ones(channels)
-    total, _ = _channel_sums_of(x, zero, x, zero, one)
+    (total,) = _channel_partials(_channel_totals, x, x)
     mean = total / count
-    _, squares = _channel_sums_of(x, mean, x, mean, one)
+    (squares,) = _channel_partials(_channel_squares, x, x, mean)
     return mean, squares / count
 
 
 def batch_norm_gradient_sums(grad_output, x, mean, inv_std):
     """sum(dL/dy) and sum(dL/dy xhat) per channel (float64), xhat = (x - mu) r recomputed: dL/dbeta and
     dL/dgamma, and the two sums of backward."""
-    return _channel_sums_of(grad_output, np.zeros(x.shape[1]), x, mean, inv_std)
+    sum_grad, sum_grad_xhat = _channel_partials(_channel_gradient_sums, x, grad_output, x, mean, inv_std, sums=2)
+    return sum_grad, sum_grad_xhat
 
 
 @_jit

@@ -1,0 +1,39 @@
+"""Linear with W^T handed to BLAS as a contiguous copy: small products stay on the calling thread.
+
+The plain class (:mod:`minigrad.nn.ops.linear`) computes ``x @ weight.T``. NumPy passes ``weight.T`` to BLAS as a
+transposed operand, and NumPy's OpenBLAS (0.3.31 on the machines measured) splits such a product over its threads
+once M N K exceeds 262,144: a batch of 32 hidden states of 128 times a 128x128 recurrent weight (524,288) already
+waits for a second thread. On a machine whose cores are busy with other programs, that thread may not run for a
+whole time slice, and every time step of an RNN waits for it (minigrad/bench/README.md has the measurements).
+With both operands row-major (``x @ W^T`` where W^T is a contiguous copy), OpenBLAS computes a product this small
+in its single-threaded small-matrix kernel, in less time than the threaded one takes. Copying W^T costs one pass over the weight, little next to the product for the
+sizes where this applies (M N K up to SMALL_PRODUCT); larger products keep the plain forward and BLAS's threads.
+
+Backward is the plain class's: its products (dL/dy @ W and dL/dy^T @ x) already reach BLAS without a transposed
+weight.
+"""
+
+import numpy
+
+from minigrad.nn.ops.linear import Linear
+
+# Products up to this many multiply-adds (M N K) use the contiguous copy of W^T: OpenBLAS's small-matrix kernels
+# take row-major products up to 100^3 on the CPUs that have them; above it, a product is large enough that
+# spreading it over threads pays.
+SMALL_PRODUCT = 100 ** 3
+
+
+class ContiguousTransposeLinear(Linear):
+    """Linear whose forward multiplies x by a contiguous copy of W^T for small products (one thread in BLAS,
+    see the module docstring); backward is the plain class's."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        out_features, in_features = weight.shape
+        if (x.size // max(in_features, 1)) * weight.size > SMALL_PRODUCT:
+            return Linear.forward(ctx, x, weight, bias)
+        ctx.save_for_backward(x, weight)
+        output = x @ numpy.ascontiguousarray(weight.T)  # the selector chose this class for NumPy arrays only
+        if bias is not None:
+            output += bias
+        return output
