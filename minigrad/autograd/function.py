@@ -19,6 +19,11 @@ An op is a class with two static methods::
 unchanged), runs ``forward``, and wraps the result in a Tensor. If any argument requires a gradient, the ``ctx``
 object becomes the result's node in the graph: it remembers the Function, the arguments' own nodes, and what
 ``forward`` saved for ``backward``. :mod:`minigrad.autograd.engine` walks these nodes backwards.
+
+The same ``backward`` also gives second derivatives: under ``backward(create_graph=True)`` the engine calls it with
+Tensors (``grad_output``, and ``saved_tensors`` as the graph's own inputs and output), so that every operator and
+``xp`` function in it records a graph. For that the node remembers which argument (or the output) each saved array
+was; an array forward computed from the inputs (anything else) cannot be differentiated and is refused then.
 """
 
 import inspect
@@ -48,6 +53,8 @@ class Context:
     _released = False
     _retained = None   # a weak reference to the output Tensor, set by Tensor.retain_grad()
     _trace = None      # where the op was called, recorded under detect_anomaly()
+    _ids = ()          # id() of the output and of each argument: which of them a saved array is (create_graph)
+    _arguments = None  # the raw arguments, kept only for a Function with a composed twin (see Function.composed)
 
     def save_for_backward(self, *arrays):
         """Keep `arrays` for backward; they are released after backward unless ``retain_graph=True``."""
@@ -83,7 +90,16 @@ class Context:
 
 
 class Function:
-    """Base class of every differentiable op. Subclass it; define ``forward`` and ``backward``; call ``apply``."""
+    """Base class of every differentiable op. Subclass it; define ``forward`` and ``backward``; call ``apply``.
+
+    ``composed``: for a fused op whose ``backward`` works on intermediate arrays, a function of ``apply``'s
+    arguments (as Tensors) that computes the same output from primitive Tensor ops, usually one line calling its
+    twin in :mod:`minigrad.nn.composed`. Under ``create_graph=True`` the engine differentiates it instead of calling
+    ``backward`` (see :mod:`minigrad.autograd.engine`); the node then keeps the arguments, as PyTorch keeps a
+    layer's input.
+    """
+
+    composed = None
 
     @staticmethod
     def forward(ctx, *args):
@@ -128,7 +144,7 @@ class Function:
 
         ctx = Context()
         ctx.needs_input_grad = tuple(needs_input_grad)
-        output = cls.forward(ctx, *raw_args)
+        output = returned = cls.forward(ctx, *raw_args)
         if type(output) is not array_type:
             output = _as_output_array(cls, output, array_type, raw_args)
         if mode.state.anomaly:
@@ -138,10 +154,26 @@ class Function:
 
         ctx._function = cls
         ctx._parents = tuple(parents)
+        ctx._ids = (id(returned), *map(id, raw_args))  # cheap; what create_graph needs to rebuild saved_tensors
+        if cls.composed is not None:
+            ctx._arguments = raw_args
         ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be
         if mode.state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
         return Tensor._make(output, ctx)
+
+
+def call(function, *args):
+    """`function` run inside a backward: ``apply`` when an argument is a Tensor (a backward recording its graph
+    under create_graph=True), else ``forward`` alone on the arrays (an ordinary backward records nothing).
+
+    For a backward that is itself an op with a derivative of its own, such as GetItem's, which scatters the
+    gradient into zeros: ``return call(IndexAdd, grad_output, ctx.input_shape, ctx.index), None``.
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            return function.apply(*args)
+    return function.forward(Context(), *args)
 
 
 def _check_same_backend(function, args):
