@@ -54,7 +54,7 @@ class Context:
     _retained = None   # a weak reference to the output Tensor, set by Tensor.retain_grad()
     _trace = None      # where the op was called, recorded under detect_anomaly()
     _ids = ()          # id() of the output and of each argument: which of them a saved array is (create_graph)
-    _arguments = None  # the raw arguments, kept only for a Function with a composed twin (see Function.composed)
+    _arguments = None  # the raw arguments, kept only for a Function with a composed twin (see Function.twin)
 
     def save_for_backward(self, *arrays):
         """Keep `arrays` for backward; they are released after backward unless ``retain_graph=True``."""
@@ -92,14 +92,14 @@ class Context:
 class Function:
     """Base class of every differentiable op. Subclass it; define ``forward`` and ``backward``; call ``apply``.
 
-    ``composed``: for a fused op whose ``backward`` works on intermediate arrays, a function of ``apply``'s
-    arguments (as Tensors) that computes the same output from primitive Tensor ops, usually one line calling its
-    twin in :mod:`minigrad.nn.composed`. Under ``create_graph=True`` the engine differentiates it instead of calling
+    ``twin``: for a fused op whose ``backward`` works on intermediate arrays, a function of ``apply``'s arguments
+    (as Tensors) that computes the same output from primitive Tensor ops, one line calling its composed twin in
+    :mod:`minigrad.nn.composed`. Under ``create_graph=True`` the engine differentiates the twin instead of calling
     ``backward`` (see :mod:`minigrad.autograd.engine`); the node then keeps the arguments, as PyTorch keeps a
     layer's input.
     """
 
-    composed = None
+    twin = None
 
     @staticmethod
     def forward(ctx, *args):
@@ -155,7 +155,7 @@ class Function:
         ctx._function = cls
         ctx._parents = tuple(parents)
         ctx._ids = (id(returned), *map(id, raw_args))  # cheap; what create_graph needs to rebuild saved_tensors
-        if cls.composed is not None:
+        if cls.twin is not None:
             ctx._arguments = raw_args
         ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be
         if mode.state.anomaly:

@@ -9,8 +9,8 @@ walks). How a node's backward becomes a graph (see the engine's docstring for wh
   saved arrays come back as the graph's own Tensors (the argument, or the output, each saved array was), and
   ``xp`` is :mod:`minigrad.autograd.tensor_xp`, NumPy's names on Tensor ops. ``3 * x ** 2 * grad_output`` then
   records a graph whose derivative in x is ``6 * x * grad_output``;
-- a fused op that declares ``composed`` (its twin from :mod:`minigrad.nn.composed`): the twin is rebuilt on the
-  op's arguments and differentiated, since the hand-derived backward works on intermediate arrays whose dependence
+- a fused op that declares ``twin`` (its composed twin from :mod:`minigrad.nn.composed`): the twin is rebuilt on
+  the op's arguments and differentiated, since the hand-derived backward works on intermediate arrays whose dependence
   on the inputs the graph never saw.
 
 A backward that cannot be differentiated (it reads an array forward computed, or uses NumPy directly) raises,
@@ -250,8 +250,8 @@ def _graph_step(node, grad_output):
     """The node's gradients as Tensors in a graph: its composed twin differentiated, or its backward on Tensors."""
     function = node._function
     with _recording():
-        if function.composed is not None:
-            grads = _differentiate_composed(node, grad_output)
+        if function.twin is not None:
+            grads = _differentiate_twin(node, grad_output)
         else:
             try:
                 grads = function.backward(GraphContext(node), grad_output)
@@ -367,7 +367,7 @@ class Identity(Function):
         return grad_output
 
 
-def _differentiate_composed(node, grad_output):
+def _differentiate_twin(node, grad_output):
     """A fused op's gradients under create_graph: its twin on the op's arguments, differentiated with a graph."""
     node.saved_tensors  # raises the retain_graph error if the node was released
     arguments = []
@@ -376,7 +376,7 @@ def _differentiate_composed(node, grad_output):
             arguments.append(Tensor(raw) if backends.is_array(raw) else raw)
         else:
             arguments.append(Identity.apply(parent if type(parent) is not Context else Tensor._make(raw, parent)))
-    output = node._function.composed(*arguments)
+    output = node._function.twin(*arguments)
     wanted = [k for k, needs in enumerate(node.needs_input_grad) if needs]
     grads = grad(output, [arguments[k] for k in wanted], grad_output, retain_graph=True, create_graph=True,
                  allow_unused=True)

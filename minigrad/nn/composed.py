@@ -118,6 +118,44 @@ def _lstm_update(gates, c, normalize_cell):
     return output_gate.sigmoid() * normalize_cell(new_cell).tanh(), new_cell
 
 
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """The largest of each window: the windows as slices (as conv2d reads them) over x padded with -inf, stacked,
+    and ``amax`` over them (ties share the gradient there, where the fused op gives it to the first)."""
+    windows = _pool_windows(x, kernel_size, stride, padding, -float("inf"))
+    return windows.amax(axis=2)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+    windows = _pool_windows(x, kernel_size, stride, padding, 0.0)
+    if count_include_pad:
+        return windows.mean(axis=2)
+    ones = minigrad.ones((1, 1) + x.shape[2:], dtype=x.dtype, backend=x.backend)
+    return windows.sum(axis=2) / _pool_windows(ones, kernel_size, stride, padding, 0.0).sum(axis=2)
+
+
+def _pool_windows(x, kernel_size, stride, padding, fill):
+    """(N, C, KH KW, P, Q): every window offset's strided slice of x padded with `fill`."""
+    (kh, kw), (top, left) = _pair(kernel_size), _pair(padding)
+    stride = (kh, kw) if stride is None or stride == () else _pair(stride)
+    n, channels, height, width = x.shape
+    rows = [minigrad.full((n, channels, top, width), fill, dtype=x.dtype, backend=x.backend)] * 2
+    x = minigrad.concatenate([rows[0], x, rows[1]], axis=2)
+    columns = [minigrad.full((n, channels, x.shape[2], left), fill, dtype=x.dtype, backend=x.backend)] * 2
+    x = minigrad.concatenate([columns[0], x, columns[1]], axis=3)
+    p = (x.shape[2] - kh) // stride[0] + 1
+    q = (x.shape[3] - kw) // stride[1] + 1
+    return minigrad.stack([x[:, :, i:i + stride[0] * (p - 1) + 1:stride[0], j:j + stride[1] * (q - 1) + 1:stride[1]]
+                           for i in range(kh) for j in range(kw)], axis=2)
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def silu(x):
+    return x * x.sigmoid()
+
+
 def log_softmax(x, dim=-1):
     shifted = x - x.detach().amax(dim, keepdim=True)  # a constant shift: softmax is unchanged by it
     return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()
@@ -130,6 +168,19 @@ def cross_entropy(logits, target, reduction="mean"):
     if reduction == "mean":
         return losses.mean()
     return losses.sum() if reduction == "sum" else losses
+
+
+def nll_loss(log_probabilities, target, weight=None, reduction="mean", ignore_index=-100):
+    classes = log_probabilities.shape[1] if log_probabilities.ndim > 1 else log_probabilities.shape[0]
+    rows = (log_probabilities.movedim(1, -1) if log_probabilities.ndim > 2 else log_probabilities).reshape(-1, classes)
+    flat_target = target.reshape(-1)
+    kept = flat_target != ignore_index
+    safe_target = minigrad.where(kept, flat_target, 0)
+    scale = kept.astype(rows.dtype) if weight is None else weight[safe_target] * kept
+    losses = -rows[minigrad.arange(flat_target.numel(), backend=rows.backend), safe_target] * scale
+    if reduction == "mean":
+        return losses.sum() / scale.sum()
+    return losses.sum() if reduction == "sum" else losses.reshape(target.shape)
 
 
 def _affine(normalized, weight, bias, shape):

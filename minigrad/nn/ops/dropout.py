@@ -19,15 +19,19 @@ class Dropout(Function):
     @staticmethod
     def forward(ctx, x, p):
         xp = get_array_module(x)
-        if p == 1:
-            scaled_mask = xp.zeros(x.shape, dtype=x.dtype)
-        else:
-            kept = random.generator().random(x.shape) >= p
-            scaled_mask = xp.asarray(kept.astype(x.dtype) / x.dtype.type(1 - p))
-        ctx.save_for_backward(scaled_mask)
-        return x * scaled_mask
+        kept = xp.zeros(x.shape, dtype=bool) if p == 1 else xp.asarray(random.generator().random(x.shape) >= p)
+        ctx.save_for_backward(kept)  # the mask as bools: a constant, also for a backward under create_graph
+        ctx.p = p
+        return x * _scaled_mask(kept, p, x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (scaled_mask,) = ctx.saved_tensors
-        return grad_output * scaled_mask, None
+        (kept,) = ctx.saved_tensors
+        return grad_output * _scaled_mask(kept, ctx.p, grad_output.dtype), None
+
+
+def _scaled_mask(kept, p, dtype):
+    """mask / (1 - p) in the data's dtype (all zeros for p = 1)."""
+    if p == 1:
+        return get_array_module(kept).zeros(kept.shape, dtype=dtype)
+    return kept.astype(dtype) / dtype.type(1 - p)

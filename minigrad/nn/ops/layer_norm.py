@@ -43,6 +43,7 @@ Faster implementations of this class (cache-blocked NumPy, compiled loops) are s
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 
 
 class LayerNorm(Function):
@@ -52,6 +53,9 @@ class LayerNorm(Function):
     gradients are summed over the leading axes. x is viewed as rows of m = prod(normalized shape) numbers, one
     row per example, so every mean and sum below is along axis 1 (per example) or axis 0 (over the examples).
     """
+
+    twin = staticmethod(lambda x, weight, bias, normalized_ndim, eps: composed.layer_norm(
+        x, x.shape[x.ndim - normalized_ndim:], weight, bias, eps))
 
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_ndim, eps):

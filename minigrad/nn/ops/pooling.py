@@ -18,6 +18,7 @@ order PyTorch's CPU kernel scans the window in, so exactly one of the tied input
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.backends import get_array_module
 from minigrad.nn.ops.conv import col2im, im2col
 
@@ -40,6 +41,8 @@ def _gradient_to_input(xp, grad_cols, ctx):
 
 class MaxPool2d(Function):
     """y = the maximum of each (KH, KW) window, moved by `stride`, over x padded with -inf by `padding`."""
+
+    twin = staticmethod(composed.max_pool2d)
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
@@ -69,6 +72,8 @@ class MaxPool2d(Function):
 class AvgPool2d(Function):
     """y = the mean of each (KH, KW) window, moved by `stride`, over x padded with zeros by `padding`; the
     divisor counts the padding zeros if `count_include_pad`, else only the real inputs in the window."""
+
+    twin = staticmethod(composed.avg_pool2d)
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
