@@ -67,7 +67,7 @@ def _as_tuple(value, what):
 def _roots(outputs, grad_outputs, create_graph):
     """The outputs, and dL/d(output) for each: Tensors under create_graph (so that they can be differentiated
     too, as gradgradcheck does), arrays otherwise."""
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+    if grad_outputs is None or isinstance(grad_outputs, Tensor) or backends.is_array(grad_outputs):
         grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
     grad_outputs = tuple(grad_outputs)
     if len(grad_outputs) != len(outputs):
