@@ -32,7 +32,7 @@ class Cube(minigrad.Function):  # the README's example, unchanged
         return 3 * x ** 2 * grad_output
 
 
-def test_the_readme_cube_is_twice_and_three_times_differentiable():
+def test_the_readme_cube_is_twice_and_three_times_differentiable(backend):
     x = leaf([1.0, -2.0, 0.5])
     (first,) = grad(Cube.apply(x).sum(), x, create_graph=True)
     (second,) = grad(first.sum(), x, create_graph=True)
@@ -234,7 +234,7 @@ def test_retain_graph_false_with_create_graph_releases_the_first_graph():
     assert_close(first, [numpy.exp(1.5) * 2.5])
 
 
-def test_a_hessian_vector_product_matches_torch():
+def test_a_hessian_vector_product_matches_torch(backend):
     values, direction = numpy.array([0.3, -0.8, 1.1]), numpy.array([1.0, 0.5, -2.0])
     x = leaf(values)
     loss = (x.tanh() * x.exp()).sum() + (x * x).prod()
