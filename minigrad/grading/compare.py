@@ -42,14 +42,16 @@ def mismatch(label, yours, expected, tolerance, *, yours_word="yours", expected_
     message = (f"{label} is wrong at index {_index(worst)}: {yours_word} {_number(yours[worst])}, {expected_word} "
                f"{_number(expected[worst])} (error {error[worst]:.3g}, allowed {allowed[worst]:.3g}); "
                f"{int(bad.sum())} of {bad.size} elements are out of tolerance")
-    hint = diagnose(yours, expected, tolerance)
+    hint = diagnose(yours, expected, tolerance, gradient)
     return message + (f". Hint: {hint}" if hint else "")
 
 
-def diagnose(yours, expected, tolerance):
+def diagnose(yours, expected, tolerance, gradient=True):
     """A hint when the wrong array is a recognisable transformation of the right one, else ''."""
     if not numpy.any(yours):
-        return "It is exactly zero everywhere: is a term missing, or is the gradient never computed?"
+        if gradient:
+            return "It is exactly zero everywhere: is a term missing, or is the gradient never computed?"
+        return "It is exactly zero everywhere: does forward return its result, or an array it never filled?"
     norm = float((expected * expected).sum())
     if norm > 0:
         factor = float((yours * expected).sum()) / norm

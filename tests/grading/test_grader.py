@@ -73,6 +73,12 @@ def test_mismatch_names_the_index_the_values_and_the_likely_cause(yours, words):
         assert word in message, message
 
 
+def test_an_all_zero_output_is_not_called_a_missing_gradient():
+    expected = numpy.random.default_rng(0).standard_normal((3, 3))
+    message = mismatch("the output", numpy.zeros_like(expected), expected, FLOAT64, gradient=False)
+    assert "exactly zero everywhere" in message and "gradient" not in message, message
+
+
 def test_a_wrong_value_is_located_by_index_and_size():
     expected = numpy.zeros((2, 3))
     yours = expected.copy()
