@@ -120,9 +120,9 @@ def _lstm_update(gates, c, normalize_cell):
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
     """The largest of each window: the windows as slices (as conv2d reads them) over x padded with -inf, stacked,
-    and ``amax`` over them (ties share the gradient there, where the fused op gives it to the first)."""
+    and the first largest of each picked (``gather``: on ties the gradient goes to that one, as PyTorch's)."""
     windows = _pool_windows(x, kernel_size, stride, padding, -float("inf"))
-    return windows.amax(axis=2)
+    return windows.gather(2, windows.argmax(2, keepdim=True)).squeeze(2)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):

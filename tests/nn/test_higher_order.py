@@ -54,6 +54,8 @@ LAYERS = [
     ("conv2d_groups_dilation", lambda lib, f, x, w: f.conv2d(x, w, None, padding=1, dilation=2, groups=2),
      (normal(1, 4, 5, 5), normal(2, 2, 2, 2))),
     ("max_pool2d", lambda lib, f, x: f.max_pool2d(x, 2, stride=1, padding=1), (normal(2, 2, 4, 4),)),
+    ("max_pool2d_ties", lambda lib, f, x: f.max_pool2d(x, 2) * x.sum(),   # after a ReLU: tied zeros in a window
+     (numpy.maximum(normal(2, 2, 4, 4), 0),)),
     ("avg_pool2d", lambda lib, f, x: f.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
      (normal(2, 2, 5, 5),)),
     ("rnn_cell_tanh", lambda lib, f, x, h, wi, wh, bi, bh: _rnn_cell(lib, f, x, h, wi, wh, bi, bh, "tanh"),
@@ -116,6 +118,8 @@ def test_second_derivatives_of_layer_ops_match_torch(name, function, arrays, fas
 
 @pytest.mark.parametrize(("name", "function", "arrays"), LAYERS, ids=[row[0] for row in LAYERS])
 def test_gradgradcheck_passes_for_layer_ops(name, function, arrays):
+    if name == "max_pool2d_ties":
+        pytest.skip("at a tie the function has a kink: finite differences measure neither side")
     leaves = [minigrad.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
     assert minigrad.gradgradcheck(lambda *t: function(minigrad, F, *t), leaves)
 
