@@ -16,7 +16,7 @@ produced. The graph therefore has no reference cycles: dropping the last output 
 Second and higher derivatives (``backward(create_graph=True)``, ``minigrad.autograd.grad``) take the same walk in
 :mod:`minigrad.autograd.higher_order`, with Tensors in place of arrays, so that the gradients come out of a graph
 that can be walked again. This loop is left exactly as it is: an ordinary backward stays on raw arrays, and pays
-nothing for the second order but one tuple of ``id``s per node, recorded in ``Function.apply``. How each node's
+nothing for the second order but the ``id`` of each node's output, recorded in ``Function.apply``. How each node's
 backward becomes a graph, and why:
 
 - **The op's own backward, called with Tensors** (every primitive op, and students' Functions such as the README's

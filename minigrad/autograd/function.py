@@ -48,12 +48,18 @@ class Context:
     # The graph's bookkeeping lives in slots; the instance dict holds what forward chose to keep (saved arrays,
     # ctx.eps, ...), so releasing a node after backward is simply clearing that dict. The defaults below are class
     # attributes so that creating a Context, once per op call, costs no __init__.
-    __slots__ = ("_function", "_parents", "_shape", "_dtype", "needs_input_grad", "__dict__", "__weakref__")
+    __slots__ = ("_function", "_parents", "_shape", "_dtype", "_output_id", "needs_input_grad", "__dict__",
+                 "__weakref__")
     _saved = ()
     _released = False
     _retained = None   # a weak reference to the output Tensor, set by Tensor.retain_grad()
     _trace = None      # where the op was called, recorded under detect_anomaly()
-    _ids = ()          # id() of the output and of each argument: which of them a saved array is (create_graph)
+    # Under create_graph, saved_tensors must say which argument (or the output) each saved array was. An argument
+    # from a leaf is that leaf's .data; from an earlier node, the array whose id() is that node's _output_id; from
+    # a Tensor without gradient, one of _constant_ids. (A saved array lives on from forward, when all of these were
+    # alive too, so equal ids mean the same array. _output_id is a slot: releasing a node keeps it.)
+    _returned_id = None
+    _constant_ids = ()
     _arguments = None  # the raw arguments, kept only for a Function with a composed twin (see Function.twin)
 
     def save_for_backward(self, *arrays):
@@ -122,6 +128,7 @@ class Function:
         needs_input_grad = []  # per argument: whether a gradient flows to it
         array_type = None      # the backend's array type, from the first Tensor argument
         builds_graph = False
+        constant_ids = ()      # id() of the arrays of Tensor arguments that need no gradient (see Context)
         for arg in args:
             if isinstance(arg, Tensor):
                 data = arg.data
@@ -137,6 +144,7 @@ class Function:
                     parents.append(arg if node is None else node)
                     needs_input_grad.append(True)
                     continue
+                constant_ids += (id(data),)
             else:
                 raw_args.append(arg)
             parents.append(None)
@@ -144,8 +152,9 @@ class Function:
 
         ctx = Context()
         ctx.needs_input_grad = tuple(needs_input_grad)
-        output = returned = cls.forward(ctx, *raw_args)
+        output = cls.forward(ctx, *raw_args)
         if type(output) is not array_type:
+            ctx._returned_id = id(output)  # a NumPy scalar, which forward may have saved as its output
             output = _as_output_array(cls, output, array_type, raw_args)
         if mode.state.anomaly:
             mode.check_finite(output, f"{cls.__name__}.forward produced", "in its output")
@@ -154,7 +163,9 @@ class Function:
 
         ctx._function = cls
         ctx._parents = tuple(parents)
-        ctx._ids = (id(returned), *map(id, raw_args))  # cheap; what create_graph needs to rebuild saved_tensors
+        ctx._output_id = id(output)  # with the parents' own, all that create_graph needs to rebuild saved_tensors
+        if constant_ids:
+            ctx._constant_ids = constant_ids
         if cls.twin is not None:
             ctx._arguments = raw_args
         ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be

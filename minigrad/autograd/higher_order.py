@@ -328,17 +328,21 @@ class GraphContext:
 
 
 def _as_graph_tensor(node, position, value):
+    """The saved `value` as the Tensor it was (see Context._output_id): differentiating through the output goes
+    through this node again, through an argument to where that argument came from."""
     if not _is_floating_array(value):
         return value  # a mask, an index, a number: constants of the derivative
-    ids = node._ids
-    if id(value) == ids[0]:  # the output (a NumPy scalar where forward returned one): through this node again
+    key = id(value)
+    if key == node._output_id or key == node._returned_id:
         return Tensor._make(value if backends.is_array(value) else backends.numpy.asarray(value), node)
-    for index, argument_id in enumerate(ids[1:]):
-        if id(value) == argument_id:
-            parent = node._parents[index]
-            if parent is None:
-                return Tensor(value)  # an argument that needs no gradient: a constant
-            return parent if type(parent) is not Context else Tensor._make(value, parent)
+    for parent in node._parents:
+        if type(parent) is Context:
+            if key == parent._output_id:
+                return Tensor._make(value, parent)
+        elif parent is not None and parent.data is value:
+            return parent
+    if key in node._constant_ids:
+        return Tensor(value)  # an argument that needs no gradient: a constant
     raise RuntimeError(
         f"{node.name}.backward cannot be differentiated (create_graph=True): saved array {position} (shape "
         f"{tuple(value.shape)}) is neither an input nor the output of {node.name} but a floating-point array that "
