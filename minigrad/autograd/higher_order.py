@@ -138,12 +138,12 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
                 _accumulate(node._retained(), grad_output)
             for k in node_targets.get(key, ()):
                 found[k] = grad_output if found[k] is None else add(found[k], grad_output)
-        if node._released:
-            node.saved_tensors  # raises the retain_graph error, also for ops that saved nothing
         parents = node._parents
         if grad_output is None or needed is not None and key not in needed:
             grads = (None,) * len(parents)
         else:
+            if node._released:
+                node.saved_tensors  # raises the retain_graph error, also for ops that saved nothing
             grads = step(node, grad_output)
         for parent, gradient in zip(parents, grads):
             if parent is None:
