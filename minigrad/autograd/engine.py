@@ -42,7 +42,8 @@ backward becomes a graph, and why:
           twin = staticmethod(lambda x, weight, normalized_ndim, eps: composed.rms_norm(
               x, x.shape[x.ndim - normalized_ndim:], weight, eps))
 
-  or ``twin = staticmethod(composed.conv2d)`` where the arguments already line up.
+  or ``twin = staticmethod(lambda *arguments: composed.conv2d(*arguments))`` where the arguments already line up
+  (a lambda, so that ``composed`` is looked up when the twin runs, not while the modules import each other).
 """
 
 from minigrad.autograd.function import Context, argument_name

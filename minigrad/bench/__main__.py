@@ -82,7 +82,8 @@ def run(quick=False, memory=True, only=None, scaling=False, threads=None):
         seen.add(case.id)
         print(f"running {case.id} ...", file=sys.stderr, flush=True)
         calls = {name: setup() for name, setup in case.contenders.items()}
-        case_repeats = max(3, repeats // 3) if "RNN" in case.workload or "MLP" in case.workload else repeats
+        slow = any(word in case.workload for word in ("RNN", "MLP", "Transformer"))
+        case_repeats = max(3, repeats // 3) if slow else repeats
         with cpu_load() if case.loaded else contextlib.nullcontext():
             medians = time_interleaved(calls, case_repeats)
         del calls

@@ -76,15 +76,23 @@ def cross_entropy_case(rows, classes):
     return f"cross_entropy {rows}x{classes}", build
 
 
+def attention_case(batch, heads, length, head_dim):
+    def build(ops):
+        rng = numpy.random.default_rng(0)
+        leaves = _tensors(rng, *[(batch, heads, length, head_dim)] * 3)
+        return lambda: ops.scaled_dot_product_attention(*leaves, is_causal=True), leaves
+    return f"causal attention B={batch} heads={heads} T={length} d={head_dim}", build
+
+
 def cases(quick):
     if quick:
         return [linear_case(64, 256), layer_norm_case(64, 1024), batch_norm_case(64, 1024),
-                rnn_cell_case(64, 256), cross_entropy_case(64, 1000)]
+                rnn_cell_case(64, 256), cross_entropy_case(64, 1000), attention_case(2, 4, 64, 32)]
     return [linear_case(64, 1024), linear_case(4096, 1024),
             layer_norm_case(64, 1024), layer_norm_case(4096, 1024),
             batch_norm_case(64, 1024), batch_norm_case(4096, 1024),
             rnn_cell_case(64, 256), rnn_cell_case(1024, 1024),
-            cross_entropy_case(64, 1000), cross_entropy_case(4096, 1000)]
+            cross_entropy_case(64, 1000), cross_entropy_case(4096, 1000), attention_case(8, 4, 128, 64)]
 
 
 def forward_backward(forward, leaves):

@@ -374,7 +374,7 @@ def mlp_cases(quick):
     return [Case("digits MLP epoch (BN, batch 32)", "64-256-256-10", {"minigrad": _mlp_minigrad, "torch": _mlp_torch})]
 
 
-# --- 5. convolution: one 3x3 layer forward and backward -----------------------------------------------------------
+# --- 6. convolution: one 3x3 layer forward and backward -----------------------------------------------------------
 
 CONV_SHAPE = (32, 16, 28, 28)  # N, C, H, W; 32 output channels, 3x3 kernel, padding 1
 
@@ -419,6 +419,158 @@ def conv_cases(quick):
                  {"minigrad": _conv_minigrad, "torch": _conv_torch})]
 
 
+# --- 7. one epoch of lesson 13's digits convnet with BatchNorm2d -------------------------------------------------
+
+def _convnet(nn):
+    """Lesson 13's network (its BatchNorm form), written once for both engines: their nn modules share the names."""
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Flatten(), nn.Linear(32 * 2 * 2, 10))
+
+
+def _convnet_epoch(engine, nn, optimizer_class, cross_entropy, make_tensor):
+    engine.manual_seed(0)
+    model = _convnet(nn)
+    optimizer = optimizer_class(model.parameters(), lr=3e-3)
+    images, labels = _digits_arrays()
+    images = images.reshape(-1, 1, 8, 8)
+    batches = [(make_tensor(images[i:i + MLP_BATCH]), make_tensor(labels[i:i + MLP_BATCH]))
+               for i in range(0, len(images) - MLP_BATCH + 1, MLP_BATCH)]
+
+    def call():
+        for x, y in batches:
+            optimizer.zero_grad()
+            cross_entropy(model(x), y).backward()
+            optimizer.step()
+    return call
+
+
+def _convnet_minigrad():
+    import minigrad
+    from minigrad import nn, optim
+    from minigrad.nn import functional as F
+    return _convnet_epoch(minigrad, nn, optim.Adam, F.cross_entropy, minigrad.tensor)
+
+
+def _convnet_torch():
+    import torch
+    return _convnet_epoch(torch, torch.nn, torch.optim.Adam, torch.nn.functional.cross_entropy, torch.tensor)
+
+
+def convnet_cases(quick):
+    return [Case("digits convnet epoch (lesson 13, BN, batch 32)", "8x8 conv 8-16-32",
+                 {"minigrad": _convnet_minigrad, "torch": _convnet_torch})]
+
+
+# --- 8. attention: scaled dot-product attention forward and backward ------------------------------------------
+
+ATTENTION_SHAPE = (8, 4, 128, 64)  # batch, heads, sequence length T, head dim d
+
+
+def _attention_arrays():
+    rng = numpy.random.default_rng(0)
+    return [rng.standard_normal(ATTENTION_SHAPE).astype(FLOAT) for _ in range(4)]  # q, k, v and dL/dO
+
+
+def _attention_call(attention, leaves, upstream):
+    """forward + backward of causal attention: the same body for minigrad (fused or composed) and PyTorch."""
+    def call():
+        for leaf in leaves:
+            leaf.grad = None
+        attention(*leaves, is_causal=True).backward(upstream)
+    return call
+
+
+def _attention_minigrad(composed):
+    def setup():
+        import minigrad
+        from minigrad.nn import composed as composed_ops
+        from minigrad.nn import functional
+        *leaves, upstream = (minigrad.tensor(a) for a in _attention_arrays())
+        for leaf in leaves:
+            leaf.requires_grad = True
+        ops = composed_ops if composed else functional
+        return _attention_call(ops.scaled_dot_product_attention, leaves, upstream)
+    return setup
+
+
+def _attention_torch():
+    import torch
+    *leaves, upstream = (torch.tensor(a) for a in _attention_arrays())
+    for leaf in leaves:
+        leaf.requires_grad_(True)
+    return _attention_call(torch.nn.functional.scaled_dot_product_attention, leaves, upstream)
+
+
+def attention_cases(quick):
+    return [Case("causal attention fwd+bwd", "B=8 heads=4 T=128 d=64",
+                 {"minigrad": _attention_minigrad(composed=False), "minigrad composed": _attention_minigrad(True),
+                  "torch": _attention_torch})]
+
+
+# --- 10. one training step of a small character transformer ----------------------------------------------------
+
+TRANSFORMER = dict(context_length=64, embed_dim=128, num_heads=4, num_layers=4, norm="pre", norm_layer="layernorm")
+TRANSFORMER_BATCH = 32
+TRANSFORMER_WORKLOAD = "CharTransformer train step (pre-LN, Adam)"
+
+
+def _transformer_batch():
+    """One fixed batch of (B, T) windows of the character corpus and their next characters, and its vocabulary."""
+    from minigrad.data import load_char_corpus
+    corpus = load_char_corpus()
+    starts = numpy.random.default_rng(0).integers(0, len(corpus.ids) - TRANSFORMER["context_length"] - 1,
+                                                  size=TRANSFORMER_BATCH)
+    positions = starts[:, None] + numpy.arange(TRANSFORMER["context_length"])[None, :]
+    return corpus.ids[positions], corpus.ids[positions + 1], corpus.vocab_size
+
+
+def _transformer_minigrad_model():
+    import minigrad
+    from minigrad.models import CharTransformer
+    inputs, targets, vocab_size = _transformer_batch()
+    minigrad.manual_seed(0)
+    return CharTransformer(vocab_size, **TRANSFORMER), inputs, targets
+
+
+def _transformer_minigrad():
+    import minigrad
+    from minigrad import optim
+    from minigrad.nn import functional as F
+    model, inputs, targets = _transformer_minigrad_model()
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    inputs, targets = minigrad.tensor(inputs), minigrad.tensor(targets.reshape(-1))
+
+    def call():
+        optimizer.zero_grad()
+        F.cross_entropy(model(inputs).reshape(-1, model.vocab_size), targets).backward()
+        optimizer.step()
+    return call
+
+
+def _transformer_torch():
+    import torch
+    from minigrad.bench.torch_char_transformer import from_minigrad
+    model, inputs, targets = _transformer_minigrad_model()
+    twin = from_minigrad(model, dtype=torch.float32)  # the same initial weights
+    optimizer = torch.optim.Adam(twin.parameters(), lr=1e-3)
+    inputs, targets = torch.tensor(inputs), torch.tensor(targets.reshape(-1))
+
+    def call():
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(twin(inputs).reshape(-1, model.vocab_size), targets).backward()
+        optimizer.step()
+    return call
+
+
+def transformer_cases(quick):
+    size = (f"B={TRANSFORMER_BATCH} T={TRANSFORMER['context_length']} C={TRANSFORMER['embed_dim']} "
+            f"{TRANSFORMER['num_layers']} blocks")
+    return [Case(TRANSFORMER_WORKLOAD, size, {"minigrad": _transformer_minigrad, "torch": _transformer_torch})]
+
+
 ACCUMULATING_SIZES = [(4096, 1024)]
 
 
@@ -442,7 +594,9 @@ def loaded_cases(quick=False):
 def all_cases(quick=False):
     return (engine_overhead_cases(quick) + normalization_cases("layernorm", quick)
             + normalization_cases("batchnorm", quick) + accumulating_cases(quick) + rnn_cases(quick)
-            + mlp_cases(quick) + conv_cases(quick) + loaded_cases(quick))
+            + mlp_cases(quick) + conv_cases(quick) + convnet_cases(quick) + attention_cases(quick)
+            + transformer_cases(quick)
+            + loaded_cases(quick))
 
 
 def find_case(case_id, quick=False):

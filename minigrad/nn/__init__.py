@@ -5,10 +5,10 @@ Where to read:
 - ``ops/``: each layer's math as one fused Function; the docstrings derive every backward step by step.
 - ``functional.py``: those ops as functions (``F.layer_norm(x, (8,), weight, bias)``), with argument checks.
 - ``composed.py``: the same functions built from primitive ops only, for comparison with the fused ones.
-- ``modules/``: the layers as Modules that own their parameters (``Linear``, ``Conv2d``, ``LayerNorm``,
+- ``modules/``: the layers as Modules that own their parameters (``Linear``, ``Conv2d``, ``LayerNorm``, ``RMSNorm``,
   ``BatchNorm1d``, ``BatchNorm2d``, ``GroupNorm``, ``InstanceNorm2d``, ``MaxPool2d``, ``AvgPool2d``,
   ``AdaptiveAvgPool2d``, ``RNNCell``, ``LayerNormRNNCell``, ``RNN``, ``LSTMCell``, ``LayerNormLSTMCell``, ``LSTM``,
-  ...).
+  ``Embedding``, ``MultiheadAttention``, ``TransformerEncoderLayer``, ``TransformerEncoder``, ...).
 - ``init.py``: initializers; ``utils.py``: gradient clipping and saving/loading a state_dict to ``.npz``.
 """
 

@@ -6,11 +6,18 @@ backward to rounding error (the tests check 1e-10 in float64), and comparing the
 one node instead of a dozen, fewer arrays kept alive for backward, and less time (see
 ``python -m minigrad.bench.fused_vs_composed``).
 
-Arguments and results are those of the fused functions; argument checking is left to those.
+Arguments and results are those of the fused functions; argument checking is left to those (the pooling
+twins work out their windows with the functional's own ``pool_geometry``, which checks as it goes).
 """
+
+import math
 
 import minigrad
 from minigrad.autograd.mode import no_grad
+from minigrad.nn import functional
+from minigrad.nn.ops.dropout import scaled_keep_mask
+from minigrad.nn.ops.rms_norm import default_eps
+from minigrad.tensor import Tensor
 
 
 def linear(x, weight, bias=None):
@@ -26,6 +33,14 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     variance = (centered * centered).mean(axis=axes, keepdims=True)
     normalized = centered / (variance + eps).sqrt()
     return _affine(normalized, weight, bias, x.shape[x.ndim - count:])
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002  (PyTorch's name)
+    count = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
+    axes = tuple(range(input.ndim - count, input.ndim))
+    mean_square = (input * input).mean(axis=axes, keepdims=True)
+    normalized = input / (mean_square + default_eps(input.dtype, eps)).sqrt()
+    return _affine(normalized, weight, None, input.shape[input.ndim - count:])
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -79,6 +94,70 @@ def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(
     return output if bias is None else output + bias.reshape(1, out_channels, 1, 1)
 
 
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """The windows as stacked slices of the -inf-padded input, and max over them; autograd sends the gradient to
+    the index max returns. The geometry is worked out as the functional does (``functional.pool_geometry``)."""
+    kernel_size, stride, padding, dilation, overhang = functional.pool_geometry(
+        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    images = input if input.ndim == 4 else input.reshape((1,) + input.shape)
+    values, offsets = _pool_windows(images, kernel_size, stride, padding, overhang, dilation,
+                                    -float("inf")).max(dim=2)
+    if return_indices:  # window (p, q)'s offset i KW + j reads row s p + d i - padding, column s q + d j - padding
+        rows, columns = values.shape[2:]
+        row = (minigrad.arange(rows, backend=input.backend).reshape(rows, 1) * stride[0]
+               + offsets // kernel_size[1] * dilation[0] - padding[0])
+        column = (minigrad.arange(columns, backend=input.backend) * stride[1]
+                  + offsets % kernel_size[1] * dilation[1] - padding[1])
+        indices = row * images.shape[3] + column
+        return (values, indices) if input.ndim == 4 else (values[0], indices[0])
+    return values if input.ndim == 4 else values[0]
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+               divisor_override=None):
+    """The windows' sums over the zero-padded input, divided by the same windows' sums over a map of ones on the
+    positions PyTorch's divisor counts, or by divisor_override."""
+    kernel_size, stride, padding, _, overhang = functional.pool_geometry(
+        "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    images = input if input.ndim == 4 else input.reshape((1,) + input.shape)
+    sums = _pool_windows(images, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
+    if divisor_override is not None:
+        output = sums / divisor_override
+    else:
+        (rows, columns), (height, width) = padding, images.shape[2:]
+        if count_include_pad:  # ones over the input and its padding, zeros over the overhang
+            ones = minigrad.ones(1, 1, height + 2 * rows, width + 2 * columns, dtype=input.dtype,
+                                 backend=input.backend)
+            divisor = _pool_windows(ones, kernel_size, stride, (0, 0), overhang, (1, 1), 0.0).sum(axis=2)
+        else:                  # ones over the input only
+            ones = minigrad.ones(1, 1, height, width, dtype=input.dtype, backend=input.backend)
+            divisor = _pool_windows(ones, kernel_size, stride, padding, overhang, (1, 1), 0.0).sum(axis=2)
+        output = sums / divisor
+    return output if input.ndim == 4 else output[0]
+
+
+def _pool_windows(x, kernel_size, stride, padding, overhang, dilation, fill):
+    """(N, C, KH KW, P, Q): x padded with `fill` by `padding` on every side and `overhang` more at the bottom and
+    right, one strided slice per window offset."""
+    n, channels = x.shape[:2]
+    (rows, columns), (extra_rows, extra_columns) = padding, overhang
+    top, bottom, left, right = rows, rows + extra_rows, columns, columns + extra_columns
+    blocks = [minigrad.full((n, channels, size, x.shape[3]), fill, dtype=x.dtype, backend=x.backend)
+              for size in (top, bottom)]
+    x = minigrad.concatenate([blocks[0], x, blocks[1]], axis=2)
+    blocks = [minigrad.full((n, channels, x.shape[2], size), fill, dtype=x.dtype, backend=x.backend)
+              for size in (left, right)]
+    x = minigrad.concatenate([blocks[0], x, blocks[1]], axis=3)
+    kh, kw = kernel_size
+    p = (x.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    q = (x.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    slices = [x[:, :, dilation[0] * i:dilation[0] * i + stride[0] * (p - 1) + 1:stride[0],
+                dilation[1] * j:dilation[1] * j + stride[1] * (q - 1) + 1:stride[1]]
+              for i in range(kh) for j in range(kw)]
+    return minigrad.stack(slices, axis=2)
+
+
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     if h is None:
         hidden_size = w_ih.shape[0]
@@ -118,40 +197,6 @@ def _lstm_update(gates, c, normalize_cell):
     return output_gate.sigmoid() * normalize_cell(new_cell).tanh(), new_cell
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """The largest of each window: the windows as slices (as conv2d reads them) over x padded with -inf, stacked,
-    and the first largest of each picked (``gather``: on ties the gradient goes to that one, as PyTorch's)."""
-    windows = _pool_windows(x, kernel_size, stride, padding, -float("inf"))
-    return windows.gather(2, windows.argmax(2, keepdim=True)).squeeze(2)
-
-
-def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
-    windows = _pool_windows(x, kernel_size, stride, padding, 0.0)
-    if count_include_pad:
-        return windows.mean(axis=2)
-    ones = minigrad.ones((1, 1) + x.shape[2:], dtype=x.dtype, backend=x.backend)
-    return windows.sum(axis=2) / _pool_windows(ones, kernel_size, stride, padding, 0.0).sum(axis=2)
-
-
-def _pool_windows(x, kernel_size, stride, padding, fill):
-    """(N, C, KH KW, P, Q): every window offset's strided slice of x padded with `fill`."""
-    (kh, kw), (top, left) = _pair(kernel_size), _pair(padding)
-    stride = (kh, kw) if stride is None or stride == () else _pair(stride)
-    n, channels, height, width = x.shape
-    rows = [minigrad.full((n, channels, top, width), fill, dtype=x.dtype, backend=x.backend)] * 2
-    x = minigrad.concatenate([rows[0], x, rows[1]], axis=2)
-    columns = [minigrad.full((n, channels, x.shape[2], left), fill, dtype=x.dtype, backend=x.backend)] * 2
-    x = minigrad.concatenate([columns[0], x, columns[1]], axis=3)
-    p = (x.shape[2] - kh) // stride[0] + 1
-    q = (x.shape[3] - kw) // stride[1] + 1
-    return minigrad.stack([x[:, :, i:i + stride[0] * (p - 1) + 1:stride[0], j:j + stride[1] * (q - 1) + 1:stride[1]]
-                           for i in range(kh) for j in range(kw)], axis=2)
-
-
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 def silu(x):
     return x * x.sigmoid()
 
@@ -168,6 +213,35 @@ def cross_entropy(logits, target, reduction="mean"):
     if reduction == "mean":
         return losses.mean()
     return losses.sum() if reduction == "sum" else losses
+
+
+def embedding(input, weight, padding_idx=None):  # noqa: A002
+    """Indexing picks the rows; the padding row is swapped for a detached copy of itself, so its value is used
+    but no gradient reaches it."""
+    if padding_idx is not None:
+        is_padding = (minigrad.arange(weight.shape[0], backend=weight.backend) == padding_idx % weight.shape[0])
+        weight = weight.masked_fill(is_padding.reshape(-1, 1), 0.0) + weight.detach() * is_padding.reshape(-1, 1)
+    return weight[input]
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = query @ key.transpose(-2, -1) * scale
+    if is_causal:
+        length, source_length = scores.shape[-2:]
+        rows = minigrad.arange(length, backend=query.backend).reshape(-1, 1)
+        attn_mask = rows >= minigrad.arange(source_length, backend=query.backend)  # key j <= query i
+    if attn_mask is not None and attn_mask.dtype == bool:
+        scores = scores.masked_fill(~attn_mask, float("-inf"))
+    elif attn_mask is not None:
+        scores = scores + attn_mask.astype(scores.dtype)
+    row_max = scores.detach().amax(dim=-1, keepdim=True)  # a constant shift per row, as in log_softmax
+    exponentials = (scores - row_max.masked_fill(row_max == float("-inf"), 0.0)).exp()
+    total = exponentials.sum(dim=-1, keepdim=True)
+    weights = exponentials / total.masked_fill(total == 0, 1.0)  # a fully masked row: zeros, as PyTorch
+    if dropout_p > 0:
+        weights = weights * Tensor(scaled_keep_mask(query.xp, weights.shape, weights.dtype, dropout_p))
+    return weights @ value
 
 
 def nll_loss(log_probabilities, target, weight=None, reduction="mean", ignore_index=-100):

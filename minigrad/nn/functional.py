@@ -13,14 +13,18 @@ from minigrad.creation import tensor as _tensor
 from minigrad.nn import validation
 from minigrad.nn.ops import (AvgPool2d, BatchNorm, Conv2d, CrossEntropy, GroupNorm, LayerNorm, Linear, LogSoftmax,
                              MaxPool2d, MSELoss, RNNCell, Softmax, fast)
+from minigrad.nn.ops.attention import ScaledDotProductAttention
+from minigrad.nn.ops.pooling import max_pool2d_indices
 from minigrad.nn.ops.dropout import Dropout
 from minigrad.nn.ops.elementwise_losses import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
                                                 L1Loss)
+from minigrad.nn.ops.embedding import Embedding
 from minigrad.nn.ops.nll_loss import NLLLoss
 from minigrad.nn.ops.nonlinearities import Elu, Gelu, LeakyRelu, LogSigmoid, Silu, Softplus
 from minigrad.nn.ops.losses import REDUCTIONS
 from minigrad.nn.ops.lstm import LayerNormLSTMCell, LSTMCell
 from minigrad.nn.ops.recurrent import NONLINEARITIES
+from minigrad.nn.ops.rms_norm import RMSNorm, default_eps
 from minigrad.tensor import Tensor
 
 
@@ -49,6 +53,21 @@ def apply_layer_norm(x, normalized_shape, weight, bias, eps):
     """:func:`layer_norm` on arguments the caller has checked (`normalized_shape` a tuple)."""
     op = fast.implementation(LayerNorm, x, weight, bias)  # LayerNorm, or a faster subclass for these arrays
     return op.apply(x, weight, bias, len(normalized_shape), eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002  (PyTorch's name)
+    """Divide by the root mean square over the trailing dims `normalized_shape` (int or tuple), then scale by
+    weight, as ``torch.nn.functional.rms_norm``: y = x / sqrt(mean(x^2) + eps) * weight, no mean subtracted and no
+    bias. eps=None means the machine epsilon of the input's dtype (PyTorch's default).
+    """
+    normalized_shape = as_shape(normalized_shape)
+    validation.check_layer_norm("rms_norm", input, normalized_shape, weight, None)
+    return apply_rms_norm(input, normalized_shape, weight, eps)
+
+
+def apply_rms_norm(x, normalized_shape, weight, eps):
+    """:func:`rms_norm` on arguments the caller has checked (`normalized_shape` a tuple)."""
+    return RMSNorm.apply(x, weight, len(normalized_shape), default_eps(x.dtype, eps))
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -91,7 +110,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (output as large as the input, stride 1 only; an odd total goes to the bottom and right, as PyTorch).
     """
     stride, dilation = pair("conv2d", "stride", stride), pair("conv2d", "dilation", dilation)
-    padding = conv_padding("conv2d", padding, weight.shape[2:] if weight.ndim == 4 else (1, 1), stride, dilation)
+    padding = conv_padding("conv2d", padding, weight.shape[2:] if weight.ndim == 4 else (1, 1), stride, dilation,
+                           input)
     validation.check_conv2d("conv2d", input, weight, bias, stride, padding, dilation, groups)
     return apply_conv2d(input, weight, bias, stride, padding, dilation, groups)
 
@@ -111,8 +131,9 @@ def pair(function, name, value):
     return values
 
 
-def conv_padding(function, padding, kernel_size, stride, dilation):
-    """The zeros to add, (top, bottom, left, right), from an int, a pair, "valid" or "same"."""
+def conv_padding(function, padding, kernel_size, stride, dilation, x=None):
+    """The padding to add, (top, bottom, left, right), from an int, a pair, "valid" or "same" (x, when known,
+    for the error message)."""
     if padding == "valid":
         return (0, 0, 0, 0)
     if padding == "same":
@@ -123,41 +144,72 @@ def conv_padding(function, padding, kernel_size, stride, dilation):
         return (totals[0] // 2, totals[0] - totals[0] // 2, totals[1] // 2, totals[1] - totals[1] // 2)
     if isinstance(padding, str):
         raise ValueError(f"{function}: padding must be 'valid', 'same', an int or a pair, not {padding!r}")
-    rows, columns = (padding, padding) if isinstance(padding, int) else tuple(padding)
-    if not all(isinstance(v, int) and v >= 0 for v in (rows, columns)):
-        raise ValueError(f"{function}: padding must be a non-negative int or a pair of them, not {padding!r}")
+    rows, columns = validation.padding_pair(function, padding, x, tuple(kernel_size))
     return (rows, rows, columns, columns)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0):  # noqa: A002  (PyTorch's name)
-    """The maximum of each kernel_size window of input (N, C, H, W) or (C, H, W), moved by stride (default:
-    kernel_size), over the input padded with -inf; the gradient goes to each window's arg-max (the first, on ties)."""
-    kernel_size, stride, padding = pool_geometry("max_pool2d", input, kernel_size, stride, padding)
-    return _unbatched(MaxPool2d, input, kernel_size, stride, padding)
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """The maximum of each kernel_size window of input (N, C, H, W) or (C, H, W), taps `dilation` apart, moved by
+    stride (default: kernel_size), over the input padded with -inf; the gradient goes to each window's arg-max
+    (the first, on ties). ceil_mode keeps a last window that hangs over the edge; return_indices also returns
+    where each maximum is, as h W + w in the input (int64), as ``torch.nn.functional.max_pool2d``."""
+    kernel_size, stride, padding, dilation, overhang = pool_geometry("max_pool2d", input, kernel_size, stride,
+                                                                     padding, dilation, ceil_mode)
+    output = _unbatched(MaxPool2d, input, kernel_size, stride, padding, overhang, dilation)
+    if not return_indices:
+        return output
+    images = input.data if input.ndim == 4 else input.data[None]
+    indices = max_pool2d_indices(images, kernel_size, stride, padding, overhang, dilation)
+    return output, Tensor(indices if input.ndim == 4 else indices[0])
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):  # noqa: A002
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+               divisor_override=None):
     """The mean of each kernel_size window of input (N, C, H, W) or (C, H, W), moved by stride (default:
-    kernel_size), over the input padded with zeros; the divisor counts the padding unless count_include_pad=False."""
-    kernel_size, stride, padding = pool_geometry("avg_pool2d", input, kernel_size, stride, padding)
-    return _unbatched(AvgPool2d, input, kernel_size, stride, padding, bool(count_include_pad))
+    kernel_size), over the input padded with zeros, as ``torch.nn.functional.avg_pool2d``: the divisor counts the
+    padding unless count_include_pad=False (never the part of a ceil_mode window past the padding), and
+    divisor_override, a non-zero int, replaces it."""
+    kernel_size, stride, padding, _, overhang = pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1,
+                                                              ceil_mode)
+    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override == 0):
+        raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int or None, not {divisor_override!r}")
+    return _unbatched(AvgPool2d, input, kernel_size, stride, padding, overhang, bool(count_include_pad),
+                      divisor_override)
 
 
 def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     """The mean over each channel's positions; only output_size 1 (or (1, 1)), global average pooling."""
     if pair("adaptive_avg_pool2d", "output_size", output_size) != (1, 1):
         raise ValueError(f"adaptive_avg_pool2d: only output_size 1 is supported, not {output_size!r}")
-    validation.check_pool("adaptive_avg_pool2d", input, (1, 1), (0, 0))
+    validation.check_pool("adaptive_avg_pool2d", input, (1, 1), (0, 0), (1, 1))
     return input.mean(axis=(-2, -1), keepdims=True)
 
 
-def pool_geometry(function, x, kernel_size, stride, padding):
-    """(kernel_size, stride, padding) as pairs, checked against x."""
+def pool_geometry(function, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """(kernel_size, stride, padding, dilation) as pairs, checked against x, and the overhang: the rows and
+    columns past the padding (bottom, right) that ceil_mode's last window reads, (0, 0) without it."""
     kernel_size = pair(function, "kernel_size", kernel_size)
     stride = kernel_size if stride is None or stride == () else pair(function, "stride", stride)
-    padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
-    validation.check_pool(function, x, kernel_size, padding)
-    return kernel_size, stride, padding
+    dilation = pair(function, "dilation", dilation)
+    padding = validation.padding_pair(function, padding, x)
+    validation.check_pool(function, x, kernel_size, padding, dilation)
+    overhang = []
+    for size, kernel, step, pad, spacing in zip(x.shape[-2:], kernel_size, stride, padding, dilation):
+        extent = spacing * (kernel - 1) + 1
+        count = pool_output_size(size, extent, step, pad, ceil_mode)
+        overhang.append(max(0, (count - 1) * step + extent - (size + 2 * pad)))
+    return kernel_size, stride, padding, dilation, tuple(overhang)
+
+
+def pool_output_size(size, extent, stride, padding, ceil_mode):
+    """PyTorch's count of windows spanning `extent` over size + 2 padding: with ceil_mode a last, partial window
+    counts too, if it starts inside the input or its left padding."""
+    span = size + 2 * padding - extent
+    count = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (count - 1) * stride >= size + padding:
+        count -= 1
+    return count
 
 
 def _unbatched(op, x, *arguments):
@@ -448,6 +500,48 @@ def one_hot(indices, num_classes):
                          f"{int(indices.data.min())} to {int(indices.data.max())}")
     xp = get_array_module(indices)
     return Tensor(xp.eye(num_classes, dtype="int64")[indices.data])
+
+
+def embedding(input, weight, padding_idx=None):  # noqa: A002  (PyTorch's name)
+    """Rows of the table `weight` (num_embeddings, embedding_dim) picked by the integer tensor `input`: shape
+    input.shape + (embedding_dim,). Repeated indices add up in the weight's gradient; the row `padding_idx`
+    (negative counts from the end) gets none."""
+    validation.require_tensor("embedding", input, "input")
+    validation.require_tensor("embedding", weight, "weight")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a 2-D table (num_embeddings, embedding_dim), not {weight.shape}")
+    padding_idx = embedding_padding_idx("embedding", padding_idx, weight.shape[0])
+    validation.check_indices("embedding", input, weight.shape[0])
+    return apply_embedding(input, weight, padding_idx)
+
+
+def apply_embedding(input, weight, padding_idx):  # noqa: A002
+    """:func:`embedding` on arguments the caller has checked (`padding_idx` non-negative or None)."""
+    return Embedding.apply(input, weight, padding_idx)
+
+
+def embedding_padding_idx(function, padding_idx, num_embeddings):
+    """padding_idx in [0, num_embeddings), a negative one counted from the end, or None."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"{function}: padding_idx must be within [-{num_embeddings}, {num_embeddings}), "
+                         f"got {padding_idx}")
+    return padding_idx % num_embeddings
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """softmax(query @ key^T * scale + mask) @ value, as ``torch.nn.functional.scaled_dot_product_attention``.
+
+    query (..., L, E), key (..., S, E), value (..., S, Ev); the leading dims broadcast; the result is (..., L, Ev).
+    scale defaults to 1/sqrt(E). attn_mask broadcasts to (..., L, S): boolean True where a query MAY attend, or
+    float, added to the scores. is_causal masks the keys after each query (a top-left lower-triangular mask;
+    not together with attn_mask). dropout_p drops attention weights with minigrad's generator, whenever it is
+    positive (pass 0 in evaluation). A query that may attend to nothing gets output 0. One fused node; see
+    :mod:`minigrad.nn.ops.attention` for the backward.
+    """
+    validation.check_attention("scaled_dot_product_attention", query, key, value, attn_mask, dropout_p, is_causal)
+    return ScaledDotProductAttention.apply(query, key, value, attn_mask, float(dropout_p), bool(is_causal), scale)
 
 
 def zeros_state(x, hidden_size):

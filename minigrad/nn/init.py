@@ -65,4 +65,15 @@ def uniform_fan_in_(tensor, fan_in):
     return uniform_(tensor, -bound, bound)
 
 
-__all__ = ["uniform_", "normal_", "constant_", "zeros_", "ones_", "orthogonal_", "uniform_fan_in_"]
+def xavier_uniform_(tensor, gain=1.0):
+    """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) for a 2-D (out, in) weight (Glorot and Bengio, 2010):
+    the variance that keeps activations and gradients at one scale in both directions. MultiheadAttention's
+    stacked projection (3E, E) counts fan_out = 3E, as PyTorch does."""
+    if tensor.ndim != 2:
+        raise ValueError(f"xavier_uniform_: needs a 2-D tensor, got shape {tensor.shape}")
+    fan_out, fan_in = tensor.shape
+    bound = gain * numpy.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+__all__ = ["uniform_", "normal_", "constant_", "zeros_", "ones_", "orthogonal_", "uniform_fan_in_", "xavier_uniform_"]

@@ -6,6 +6,8 @@ parameters and counters exactly as they were. `layer` names the caller in the me
 ("layer_norm") or the module with its settings ("LayerNorm((8,), eps=1e-05, elementwise_affine=True)").
 """
 
+import numpy
+
 from minigrad.tensor import Tensor
 
 
@@ -99,18 +101,32 @@ def check_conv2d(layer, x, weight, bias, stride, padding, dilation, groups):
                          f"is larger than the padded input ({padded[0]}x{padded[1]}, input shape {x.shape})")
 
 
-def check_pool(layer, x, kernel_size, padding):
+def padding_pair(layer, padding, x, kernel=None):
+    """A pooling or convolution padding given as an int or a pair of non-negative ints, as (rows, columns); anything
+    else is an error naming the layer, the padding and the shapes."""
+    values = (padding, padding) if isinstance(padding, int) else padding
+    if not (isinstance(values, (tuple, list)) and len(values) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values)):
+        shapes = ([] if x is None else [f"input shape {x.shape}"]) + ([] if kernel is None else [f"kernel {kernel}"])
+        raise ValueError(f"{layer}: padding must be a non-negative int or a pair (rows, columns) of them, not "
+                         f"{padding!r}" + (f" ({', '.join(shapes)})" if shapes else ""))
+    return tuple(values)
+
+
+def check_pool(layer, x, kernel_size, padding, dilation):
     require_tensor(layer, x)
     if x.ndim not in (3, 4):
         raise ValueError(f"{layer}: expected a 4-D input (N, C, H, W) or an unbatched 3-D input (C, H, W), got an "
                          f"input of shape {x.shape}")
-    if len(padding) != 2 or any(not isinstance(p, int) or p < 0 or 2 * p > k for p, k in zip(padding, kernel_size)):
-        raise ValueError(f"{layer}: padding {padding} must be non-negative and at most half the kernel size "
-                         f"{kernel_size}")
+    if any(2 * p > k for p, k in zip(padding, kernel_size)):
+        raise ValueError(f"{layer}: padding {padding} must be at most half the kernel size {kernel_size} (input "
+                         f"shape {x.shape})")
     height, width = x.shape[-2] + 2 * padding[0], x.shape[-1] + 2 * padding[1]
-    if height < kernel_size[0] or width < kernel_size[1]:
-        raise ValueError(f"{layer}: the kernel {kernel_size[0]}x{kernel_size[1]} is larger than the padded input "
-                         f"({height}x{width}, input shape {x.shape})")
+    extent = [d * (k - 1) + 1 for d, k in zip(dilation, kernel_size)]
+    if height < extent[0] or width < extent[1]:
+        spanning = "" if dilation == (1, 1) else f" (dilation {dilation}, spanning {extent[0]}x{extent[1]})"
+        raise ValueError(f"{layer}: the kernel {kernel_size[0]}x{kernel_size[1]}{spanning} is larger than the "
+                         f"padded input ({height}x{width}, input shape {x.shape})")
 
 
 def check_group_norm(layer, x, num_groups, weight, bias, num_channels=None):
@@ -171,3 +187,54 @@ def check_class_targets(layer, logits, target):
         raise ValueError(f"{layer}: target values must be class indices in [0, {classes}) for logits of shape "
                          f"{logits.shape}; got values from {int(target.data.min())} to {int(target.data.max())} "
                          f"in the target of shape {target.shape}")
+
+
+def check_indices(layer, indices, count):
+    """An integer tensor whose entries lie in [0, count)."""
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{layer}: expected integer indices (e.g. int64), got dtype {indices.dtype}")
+    if indices.numel() and (int(indices.data.min()) < 0 or int(indices.data.max()) >= count):
+        raise ValueError(f"{layer}: indices must lie in the range [0, {count}), got values from "
+                         f"{int(indices.data.min())} to {int(indices.data.max())}")
+
+
+def check_attention(layer, query, key, value, attn_mask, dropout_p, is_causal):
+    """query (..., L, E), key (..., S, E), value (..., S, Ev) of one float dtype with broadcastable leading dims;
+    attn_mask boolean or float, broadcastable to the scores' shape (..., L, S) without enlarging it."""
+    for name, tensor in (("query", query), ("key", key), ("value", value)):
+        require_tensor(layer, tensor, name)
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ValueError(f"{layer}: expected query, key and value to be at least 2-dimensional, got shapes "
+                         f"{query.shape}, {key.shape} and {value.shape}")
+    if not query.dtype == key.dtype == value.dtype or query.dtype.kind != "f":
+        raise TypeError(f"{layer}: query, key and value must have one floating dtype, got {query.dtype}, "
+                        f"{key.dtype} and {value.dtype}")
+    if query.shape[-1] != key.shape[-1]:
+        raise ValueError(f"{layer}: query and key must have the same embedding dim (last dim), got query "
+                         f"{query.shape} and key {key.shape}")
+    if key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"{layer}: key and value must have the same sequence length (dim -2), got key "
+                         f"{key.shape} and value {value.shape}")
+    try:
+        batch = numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except ValueError:
+        raise ValueError(f"{layer}: the batch dims of query {query.shape}, key {key.shape} and value "
+                         f"{value.shape} do not broadcast") from None
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{layer}: dropout_p must lie in [0, 1], got {dropout_p}")
+    if attn_mask is None:
+        return
+    if is_causal:
+        raise ValueError(f"{layer}: pass either attn_mask or is_causal=True, not both (is_causal builds the mask)")
+    require_tensor(layer, attn_mask, "attn_mask")
+    if attn_mask.dtype != bool and attn_mask.dtype.kind != "f":
+        raise ValueError(f"{layer}: attn_mask must be boolean (True = may attend) or float (added to the scores), "
+                         f"got dtype {attn_mask.dtype}")
+    scores = batch + (query.shape[-2], key.shape[-2])
+    try:
+        fits = numpy.broadcast_shapes(scores, attn_mask.shape) == scores
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{layer}: attn_mask of shape {attn_mask.shape} does not broadcast to the scores' shape "
+                         f"{scores} (batch, L, S)")

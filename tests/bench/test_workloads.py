@@ -26,7 +26,10 @@ def test_case_ids_are_unique_and_found_by_id():
 
 SMALL = ["engine overhead (per op)/1000 ops x 8 elements", "LayerNorm fwd+bwd/64x1024",
          "BatchNorm1d fwd+bwd (train)/64x1024", "separate-LN RNN train step/T=50",
-         "separate-LN RNN train step, subnormals flushed/T=50", "conv2d fwd+bwd (3x3, padding 1)/32x16x28x28->32"]
+         "separate-LN RNN train step, subnormals flushed/T=50", "conv2d fwd+bwd (3x3, padding 1)/32x16x28x28->32",
+         "digits convnet epoch (lesson 13, BN, batch 32)/8x8 conv 8-16-32",
+         "causal attention fwd+bwd/B=8 heads=4 T=128 d=64",
+         "CharTransformer train step (pre-LN, Adam)/B=32 T=64 C=128 4 blocks"]
 
 
 @pytest.mark.parametrize("case_id", SMALL)

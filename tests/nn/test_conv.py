@@ -159,5 +159,73 @@ def test_conv2d_module_errors_name_the_module():
         layer(minigrad.tensor(numpy.zeros((1, 2, 5, 5))))
     with pytest.raises(ValueError, match="groups"):
         nn.Conv2d(4, 6, 3, groups=4)
-    with pytest.raises(ValueError, match="padding_mode"):
-        nn.Conv2d(4, 6, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"Conv2d: groups \(4\) must divide in_channels \(6\)"):
+        nn.Conv2d(6, 4, 3, groups=4)
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 4, .*kernel \(3x3.*larger than the padded input \(2x5"):
+        layer(minigrad.tensor(numpy.zeros((1, 3, 2, 5))))
+    with pytest.raises(ValueError, match=r"Conv2d\(4, 6, .*groups=2.*expected an input with 4 channels"):
+        nn.Conv2d(4, 6, 3, groups=2)(minigrad.tensor(numpy.zeros((1, 6, 5, 5))))
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        nn.Conv2d(4, 6, 3, padding_mode="mirror")
+
+
+@pytest.mark.parametrize("padding", [(1, 2, 3), (1, -1), (1.5, 1), [[1, 1], [1, 1]], -1, True])
+def test_a_malformed_padding_names_the_op_and_the_shapes(padding):
+    x, w = (minigrad.tensor(a) for a in random_inputs((2, 3, 6, 6), (4, 3, 3, 3)))
+    with pytest.raises(ValueError, match=r"conv2d: padding must be a non-negative int or a pair \(rows, columns\)"
+                                         r".*input shape \(2, 3, 6, 6\), kernel \(3, 3\)"):
+        F.conv2d(x, w, padding=padding)
+    with pytest.raises(ValueError, match=r"Conv2d: padding must be a non-negative int or a pair.*kernel \(3, 3\)"):
+        nn.Conv2d(3, 4, 3, padding=padding)
+
+
+PADDING_MODES = ["reflect", "replicate", "circular"]
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("settings", [dict(padding=1), dict(padding=(2, 1), stride=2), dict(padding="same"),
+                                      dict(padding=(3, 2), dilation=(1, 2), groups=2)],
+                         ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+@pytest.mark.parametrize("shape", [(2, 4, 5, 4), (4, 4, 6)])
+def test_conv2d_padding_modes_match_torch(mode, settings, shape):
+    layer = nn.Conv2d(4, 6, (3, 2), padding_mode=mode, **settings)
+    reference = copy_weights_to_torch(layer, torch.nn.Conv2d(4, 6, (3, 2), padding_mode=mode, **settings).double())
+    compare_calls(layer, reference, random_inputs(shape, seed=3))
+    assert repr(layer).endswith(f"padding_mode={mode})")
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+def test_conv2d_padding_modes_pass_gradcheck_and_the_strict_backend(mode):
+    from minigrad.nn.modules.conv import pad_by_mode
+    sides = (2, 1, 1, 2)
+
+    def padded_conv(x, w, b):
+        return F.apply_conv2d(pad_by_mode("Conv2d", x, sides, mode), w, b, (1, 1), (0, 0, 0, 0), (1, 1), 1)
+
+    assert minigrad.gradcheck(padded_conv, _leaves([(2, 2, 4, 3), (3, 2, 2, 3), (3,)], seed=4))
+    weight, bias, x_array = random_inputs((3, 2, 3, 3), (3,), (2, 2, 4, 3), seed=5)
+    results = {}
+    for backend in ("numpy", "strict"):
+        with minigrad.use_backend(backend):
+            layer = nn.Conv2d(2, 3, 3, padding=2, padding_mode=mode)
+            layer.load_state_dict({"weight": weight, "bias": bias})
+            x = minigrad.tensor(x_array, requires_grad=True)
+            output = layer(x)
+            output.backward(minigrad.tensor(numpy.random.default_rng(2).standard_normal(output.shape)))
+            assert output.backend == backend
+            results[backend] = (output, x.grad, layer.weight.grad)
+    for actual, expected in zip(results["strict"], results["numpy"]):
+        assert_close(actual, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode, padding, words", [("reflect", 3, "smaller than the input's size"),
+                                                  ("reflect", (1, 4), "smaller than the input's size"),
+                                                  ("circular", 4, "at most the input's size")])
+def test_conv2d_padding_modes_refuse_padding_past_the_input(mode, padding, words):
+    layer = nn.Conv2d(1, 1, 3, padding=padding, padding_mode=mode)
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 1, .*padding_mode=") as error:
+        layer(minigrad.tensor(numpy.zeros((1, 1, 3, 4))))
+    assert words in str(error.value) and "(1, 1, 3, 4)" in str(error.value)
+    torch_layer = torch.nn.Conv2d(1, 1, 3, padding=padding, padding_mode=mode)
+    with pytest.raises(RuntimeError):  # PyTorch refuses the same paddings
+        torch_layer(torch.zeros(1, 1, 3, 4))

@@ -19,6 +19,10 @@ Case = namedtuple("Case", ["name", "fused", "composed", "shapes", "function"])
 RUNNING_MEAN = numpy.array([0.3, -0.2, 0.1, 0.5])
 RUNNING_VAR = numpy.array([0.8, 1.5, 0.6, 2.0])
 TARGET = numpy.array([1, 0, 4, 2])
+TOKENS = numpy.array([[1, 3, 3], [0, 4, 1]])  # repeated tokens: their gradients add up (2 is padding)
+ALLOWED = numpy.random.default_rng(0).random((4, 6)) < 0.6  # True where a query may attend
+ALLOWED[1, :] = [False] * 5 + [True]
+ALLOWED[2, :] = False  # a query that may attend to nothing: output 0, as PyTorch
 
 
 def _running():
@@ -42,6 +46,11 @@ CASES = [
          lambda x, w, b: C.layer_norm(x, (3, 4), w, b), [(2, 3, 4), (3, 4), (3, 4)], ops.LayerNorm),
     Case("layer_norm no affine", lambda x: F.layer_norm(x, 5), lambda x: C.layer_norm(x, 5), [(4, 5)],
          ops.LayerNorm),
+    Case("rms_norm", lambda x, w: F.rms_norm(x, (6,), w), lambda x, w: C.rms_norm(x, (6,), w), [(3, 6), (6,)],
+         ops.RMSNorm),
+    Case("rms_norm two dims eps", lambda x, w: F.rms_norm(x, (3, 4), w, 1e-3),
+         lambda x, w: C.rms_norm(x, (3, 4), w, 1e-3), [(2, 3, 4), (3, 4)], ops.RMSNorm),
+    Case("rms_norm no affine", lambda x: F.rms_norm(x, 5), lambda x: C.rms_norm(x, 5), [(4, 5)], ops.RMSNorm),
     Case("batch_norm train (N, C)", _batch_norm(F, True), _batch_norm(C, True), [(6, 4), (4,), (4,)],
          ops.BatchNorm),
     Case("batch_norm train (N, C, L)", _batch_norm(F, True), _batch_norm(C, True), [(3, 4, 5), (4,), (4,)],
@@ -72,6 +81,22 @@ CASES = [
     Case("cross_entropy", lambda z: F.cross_entropy(z, minigrad.tensor(TARGET)),
          lambda z: C.cross_entropy(z, minigrad.tensor(TARGET)), [(4, 5)], ops.CrossEntropy),
     Case("softmax", lambda x: F.softmax(x, 0), None, [(4, 5)], ops.Softmax),
+    Case("embedding", lambda w: F.embedding(minigrad.tensor(TOKENS), w, padding_idx=2),
+         lambda w: C.embedding(minigrad.tensor(TOKENS), w, padding_idx=2), [(5, 3)], ops.Embedding),
+    Case("scaled_dot_product_attention", F.scaled_dot_product_attention, C.scaled_dot_product_attention,
+         [(2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 7)], ops.ScaledDotProductAttention),
+    Case("scaled_dot_product_attention float mask, broadcast",
+         lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.6),
+         lambda q, k, v, m: C.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.6),
+         [(2, 3, 4, 5), (3, 6, 5), (1, 3, 6, 7), (3, 1, 6)], ops.ScaledDotProductAttention),
+    Case("scaled_dot_product_attention causal",
+         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+         lambda q, k, v: C.scaled_dot_product_attention(q, k, v, is_causal=True),
+         [(3, 5, 4), (3, 5, 4), (3, 5, 2)], ops.ScaledDotProductAttention),
+    Case("scaled_dot_product_attention bool mask",
+         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=minigrad.tensor(ALLOWED)),
+         lambda q, k, v: C.scaled_dot_product_attention(q, k, v, attn_mask=minigrad.tensor(ALLOWED)),
+         [(2, 4, 3), (2, 6, 3), (2, 6, 2)], ops.ScaledDotProductAttention),
     Case("mse_loss", F.mse_loss, None, [(4, 3), (4, 3)], ops.MSELoss),
 ]
 IDS = [case.name for case in CASES]

@@ -1,13 +1,14 @@
-"""``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d``, ``GroupNorm`` and ``InstanceNorm2d`` (the math and the
-backward are in :mod:`minigrad.nn.ops.layer_norm`, :mod:`minigrad.nn.ops.batch_norm` and
-:mod:`minigrad.nn.ops.group_norm`).
+"""``LayerNorm``, ``RMSNorm``, ``BatchNorm1d``, ``BatchNorm2d``, ``GroupNorm`` and ``InstanceNorm2d`` (the math
+and the backward are in :mod:`minigrad.nn.ops.layer_norm`, :mod:`minigrad.nn.ops.rms_norm`,
+:mod:`minigrad.nn.ops.batch_norm` and :mod:`minigrad.nn.ops.group_norm`).
 
 They differ only in which numbers share a mean and a variance. LayerNorm normalizes each example over its
 features, so an example's output does not depend on the rest of the batch, and training and evaluation compute
 the same thing. BatchNorm normalizes each feature (each channel, for images) over the batch, so in training an
 example's output depends on the batch it came in, and evaluation needs running averages of the statistics
 instead. GroupNorm normalizes each example over groups of channels: LayerNorm's independence of the batch, with
-several statistics per example instead of one.
+several statistics per example instead of one. RMSNorm normalizes each example as LayerNorm does but shares only
+a spread (the root mean square), not a mean.
 """
 
 from minigrad import int64
@@ -55,6 +56,29 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Divide by the root mean square over the trailing dims `normalized_shape`, then scale by ``weight``
+    (Zhang and Sennrich, 2019; the math and the backward are in :mod:`minigrad.nn.ops.rms_norm`).
+
+    ``weight`` (the gain) starts at 1, of shape `normalized_shape`; there is no bias. ``eps=None`` means the
+    machine epsilon of the input's dtype, as in ``torch.nn.RMSNorm``; ``elementwise_affine=False`` drops the gain.
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True):
+        super().__init__()
+        self.normalized_shape = F.as_shape(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.register_parameter("weight", Parameter(ones(self.normalized_shape)) if elementwise_affine else None)
+
+    def forward(self, x):
+        validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, self.weight, None)
+        return F.apply_rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class BatchNorm1d(Module):

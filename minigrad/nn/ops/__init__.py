@@ -7,14 +7,17 @@ graph node shows it. LayerNorm and BatchNorm have faster subclasses in :mod:`min
 """
 
 from minigrad.nn.ops.activations import LogSoftmax, Softmax
+from minigrad.nn.ops.attention import ScaledDotProductAttention
 from minigrad.nn.ops.batch_norm import BatchNorm
 from minigrad.nn.ops.conv import Conv2d
+from minigrad.nn.ops.embedding import Embedding
 from minigrad.nn.ops.group_norm import GroupNorm
 from minigrad.nn.ops.layer_norm import LayerNorm
 from minigrad.nn.ops.linear import Linear
 from minigrad.nn.ops.pooling import AvgPool2d, MaxPool2d
 from minigrad.nn.ops.losses import CrossEntropy, MSELoss
 from minigrad.nn.ops.recurrent import RNNCell
+from minigrad.nn.ops.rms_norm import RMSNorm
 
 __all__ = ["Linear", "Conv2d", "LayerNorm", "BatchNorm", "GroupNorm", "RNNCell", "MaxPool2d", "AvgPool2d", "Softmax",
-           "LogSoftmax", "CrossEntropy", "MSELoss"]
+           "LogSoftmax", "CrossEntropy", "MSELoss", "Embedding", "ScaledDotProductAttention", "RMSNorm"]

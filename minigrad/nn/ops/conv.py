@@ -47,7 +47,7 @@ class Conv2d(Function):
     `padding` is (top, bottom, left, right) zeros, `stride` and `dilation` are (rows, columns).
     """
 
-    twin = staticmethod(composed.conv2d)
+    twin = staticmethod(lambda *arguments: composed.conv2d(*arguments))
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):

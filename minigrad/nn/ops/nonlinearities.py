@@ -84,7 +84,7 @@ class Gelu(Function):
 class Silu(Function):
     """y = x sigmoid(x).    dy/dx = s (1 + x (1 - s))."""
 
-    twin = staticmethod(composed.silu)
+    twin = staticmethod(lambda *arguments: composed.silu(*arguments))
 
     @staticmethod
     def forward(ctx, x):
