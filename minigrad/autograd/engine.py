@@ -28,8 +28,9 @@ backward becomes a graph, and why:
   op and what to save instead; masks and indices (bool and integer arrays) are constants and pass. An op whose
   backward is itself a linear op with a derivative of its own (GetItem scatters into zeros) calls it through
   ``function.call``, which applies it on Tensors and runs its forward on arrays.
-- **The composed twin, differentiated** (the fused layer ops: LayerNorm, BatchNorm, GroupNorm, Conv2d, the LSTM
-  cells, CrossEntropy, NLLLoss, the poolings, SiLU): their hand-derived backward works on intermediates (xhat,
+- **The composed twin, differentiated** (the fused layer ops: LayerNorm, RMSNorm, BatchNorm, GroupNorm, Conv2d,
+  the LSTM cells, scaled dot-product attention without dropout, Embedding, CrossEntropy, NLLLoss, the poolings,
+  SiLU): their hand-derived backward works on intermediates (xhat,
   inv_std, im2col columns) by design, and a second hand-derived backward per op would double what a student must
   check. Instead the op names its twin from :mod:`minigrad.nn.composed`, the same function built from primitive
   ops that the tests already hold it to, and under ``create_graph`` the engine rebuilds the twin on the op's

@@ -143,6 +143,13 @@ class CubeWithWrongSecondDerivative(minigrad.Function):
         return minigrad.autograd.function.call(CubeBackward, x, grad_output)
 
 
+def test_attention_with_dropout_refuses_second_derivatives_instead_of_drawing_another_mask():
+    q = leaf(numpy.random.default_rng(0).standard_normal((2, 3, 4)))
+    y = minigrad.nn.functional.scaled_dot_product_attention(q, q, q, dropout_p=0.5)
+    with pytest.raises(RuntimeError, match=r"dropout_p > 0 are not supported"):
+        grad(y.sum(), q, create_graph=True)
+
+
 def test_gradgradcheck_catches_a_wrong_double_backward():
     x = leaf([0.7, -1.1, 1.5])
     assert minigrad.gradcheck(CubeWithWrongSecondDerivative.apply, x)  # the first derivative is right

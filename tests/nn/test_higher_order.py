@@ -84,6 +84,11 @@ LAYERS = [
     ("elu", lambda lib, f, x: f.elu(x, 0.7), (normal(3, 4),)),
     ("softplus", lambda lib, f, x: f.softplus(x, beta=2.0, threshold=3.0), (normal(3, 4),)),
     ("logsigmoid", lambda lib, f, x: f.logsigmoid(x), (normal(3, 4),)),
+    ("rms_norm", lambda lib, f, x, w: f.rms_norm(x, (5,), w, eps=1e-6), (normal(3, 5), normal(5))),
+    ("embedding", lambda lib, f, w: f.embedding(_t(numpy.array([[1, 3], [3, 0]]), lib), w, padding_idx=0) ** 2,
+     (normal(4, 3),)),
+    ("scaled_dot_product_attention", lambda lib, f, q, k, v: f.scaled_dot_product_attention(q, k, v, is_causal=True),
+     (normal(2, 3, 4), normal(2, 3, 4), normal(2, 3, 4))),
     ("relu_tanh_sigmoid", lambda lib, f, x: f.sigmoid(f.tanh(f.relu(x) * x)), (normal(3, 4),)),
 ]
 
