@@ -16,8 +16,9 @@ import numpy as _numpy
 from minigrad.tensor import Tensor, ValuesIndices, _where  # first: the engine, Function and the ops build on it
 
 from minigrad import ops as _ops  # noqa: I001
+from minigrad import autograd  # noqa: F401  (minigrad.autograd.grad, as torch.autograd.grad)
 from minigrad.autograd import (Context, Function, GradcheckError, detect_anomaly, enable_grad, gradcheck,
-                               is_grad_enabled, no_grad, unbroadcast)
+                               gradgradcheck, is_grad_enabled, no_grad, unbroadcast)
 from minigrad.backends import (BackendUnavailableError, get_array_module, get_backend, set_backend,
                                use_backend)
 from minigrad.creation import (arange, empty, eye, full, full_like, get_default_dtype, linspace, ones, ones_like,
@@ -173,7 +174,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     return input.topk(k, dim, largest, sorted)
 
 
-__all__ = ["Tensor", "tensor", "Function", "Context", "gradcheck", "GradcheckError", "unbroadcast", "no_grad",
+__all__ = ["Tensor", "tensor", "Function", "Context", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "unbroadcast", "no_grad",
            "enable_grad", "is_grad_enabled", "detect_anomaly", "manual_seed", "set_default_dtype",
            "get_default_dtype", "set_backend", "get_backend", "use_backend", "get_array_module",
            "BackendUnavailableError", "ValuesIndices",

@@ -76,29 +76,38 @@ class Tensor:
     def is_leaf(self):
         return self._node is None
 
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Compute d(self)/d(leaf) for every leaf of the graph and add it to the leaf's ``.grad``.
 
-        `grad` is dL/d(self); it may be left out only when self has one element (a loss), where it is 1.
+        `gradient` is dL/d(self); it may be left out only when self has one element (a loss), where it is 1.
+        ``create_graph=True``: the ``.grad`` are Tensors in a graph of their own, which can be differentiated again
+        (see :func:`minigrad.autograd.grad`). ``retain_graph`` (keep what forward saved, for another backward)
+        defaults to ``create_graph``, as in PyTorch.
         """
         if not self._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
                                "nothing to differentiate (did you forget requires_grad=True, or is this inside "
                                "no_grad()?)")
         xp = self.xp
-        if grad is None:
+        if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this tensor has shape "
-                                   f"{self.shape}, so pass backward(grad) with dL/d(output) of that shape")
+                                   f"{self.shape}, so pass backward(gradient) with dL/d(output) of that shape")
             grad = xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
-            grad = grad.data if isinstance(grad, Tensor) else grad
+            grad = gradient.data if isinstance(gradient, Tensor) else gradient
             if not is_array(grad) or backend_of(grad) != self.backend:
                 grad = xp.asarray(grad)
             if grad.shape != self.data.shape:
                 raise RuntimeError(f"backward: grad has shape {tuple(grad.shape)} but the tensor has shape "
                                    f"{self.shape}; they must match")
             grad = grad.astype(self.data.dtype, copy=False)
+        if retain_graph is None:
+            retain_graph = create_graph
+        if create_graph:  # dL/d(self) stays the caller's Tensor, so the gradients can be differentiated in it too
+            given = gradient if isinstance(gradient, Tensor) and gradient.dtype == self.dtype else Tensor(grad)
+            higher_order.backward(self, given, retain_graph)
+            return
         engine.run_backward(self, grad, retain_graph)
 
     def retain_grad(self):
@@ -638,6 +647,10 @@ class Tensor:
         order[first], order[second] = order[second], order[first]
         return ops.Transpose.apply(self, tuple(order))
 
+    def swapaxes(self, axis0, axis1):
+        """``transpose(axis0, axis1)``, under NumPy's name (PyTorch has both)."""
+        return self.transpose(axis0, axis1)
+
     def permute(self, *dims):
         """The dims in a new order: ``y.shape[i] = x.shape[dims[i]]``; dims may be negative."""
         dims = _shape_arguments(dims)
@@ -891,4 +904,4 @@ def _linalg():
 
 # Tensor's methods call the ops and the engine, which are built on Tensor: imported once the class exists.
 from minigrad import ops, promotion  # noqa: E402
-from minigrad.autograd import engine  # noqa: E402
+from minigrad.autograd import engine, higher_order  # noqa: E402

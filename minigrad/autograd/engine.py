@@ -12,6 +12,39 @@ produced. The graph therefore has no reference cycles: dropping the last output 
    only once every child has sent it its share of the gradient. A node used several times (``y = x * x``,
    ``h`` in every step of an RNN) sums those shares: that sum *is* the multivariable chain rule. The gradients
    that reach leaves go into their ``.grad`` by :func:`store_leaf_gradient`.
+
+Second and higher derivatives (``backward(create_graph=True)``, ``minigrad.autograd.grad``) take the same walk in
+:mod:`minigrad.autograd.higher_order`, with Tensors in place of arrays, so that the gradients come out of a graph
+that can be walked again. This loop is left exactly as it is: an ordinary backward stays on raw arrays, and pays
+nothing for the second order but the ``id`` of each node's output, recorded in ``Function.apply``. How each node's
+backward becomes a graph, and why:
+
+- **The op's own backward, called with Tensors** (every primitive op, and students' Functions such as the README's
+  ``Cube``): ``grad_output`` is a Tensor, ``ctx.saved_tensors`` gives back the op's arguments and output as the
+  graph's own Tensors, and ``xp = minigrad.get_array_module(x)`` is :mod:`minigrad.autograd.tensor_xp`, NumPy's
+  names on Tensor ops. The backward a student reads and wrote once is the one differentiated; no second version of
+  any op exists. What it cannot see, it refuses: a floating-point array that forward computed and saved (or kept as
+  ``ctx.something``) carries no record of how it depends on the inputs, so ``create_graph=True`` raises, naming the
+  op and what to save instead; masks and indices (bool and integer arrays) are constants and pass. An op whose
+  backward is itself a linear op with a derivative of its own (GetItem scatters into zeros) calls it through
+  ``function.call``, which applies it on Tensors and runs its forward on arrays.
+- **The composed twin, differentiated** (the fused layer ops: LayerNorm, RMSNorm, BatchNorm, GroupNorm, Conv2d,
+  the LSTM cells, scaled dot-product attention without dropout, Embedding, CrossEntropy, NLLLoss, the poolings,
+  SiLU): their hand-derived backward works on intermediates (xhat,
+  inv_std, im2col columns) by design, and a second hand-derived backward per op would double what a student must
+  check. Instead the op names its twin from :mod:`minigrad.nn.composed`, the same function built from primitive
+  ops that the tests already hold it to, and under ``create_graph`` the engine rebuilds the twin on the op's
+  arguments and differentiates it (first order included, so both orders come from one graph). The cost is that
+  the node keeps its arguments (references, as PyTorch keeps a layer's input); the first-order backward is the
+  fused one, unchanged. Wiring a fused op is one line in its class, mapping ``apply``'s arguments to the twin's
+  signature (that of the ``F.xxx`` functional)::
+
+      class RMSNorm(Function):
+          twin = staticmethod(lambda x, weight, normalized_ndim, eps: composed.rms_norm(
+              x, x.shape[x.ndim - normalized_ndim:], weight, eps))
+
+  or ``twin = staticmethod(lambda *arguments: composed.conv2d(*arguments))`` where the arguments already line up
+  (a lambda, so that ``composed`` is looked up when the twin runs, not while the modules import each other).
 """
 
 from minigrad.autograd.function import Context, argument_name

@@ -19,6 +19,11 @@ An op is a class with two static methods::
 unchanged), runs ``forward``, and wraps the result in a Tensor. If any argument requires a gradient, the ``ctx``
 object becomes the result's node in the graph: it remembers the Function, the arguments' own nodes, and what
 ``forward`` saved for ``backward``. :mod:`minigrad.autograd.engine` walks these nodes backwards.
+
+The same ``backward`` also gives second derivatives: under ``backward(create_graph=True)`` the engine calls it with
+Tensors (``grad_output``, and ``saved_tensors`` as the graph's own inputs and output), so that every operator and
+``xp`` function in it records a graph. For that the node remembers which argument (or the output) each saved array
+was; an array forward computed from the inputs (anything else) cannot be differentiated and is refused then.
 """
 
 import inspect
@@ -43,11 +48,19 @@ class Context:
     # The graph's bookkeeping lives in slots; the instance dict holds what forward chose to keep (saved arrays,
     # ctx.eps, ...), so releasing a node after backward is simply clearing that dict. The defaults below are class
     # attributes so that creating a Context, once per op call, costs no __init__.
-    __slots__ = ("_function", "_parents", "_shape", "_dtype", "needs_input_grad", "__dict__", "__weakref__")
+    __slots__ = ("_function", "_parents", "_shape", "_dtype", "_output_id", "needs_input_grad", "__dict__",
+                 "__weakref__")
     _saved = ()
     _released = False
     _retained = None   # a weak reference to the output Tensor, set by Tensor.retain_grad()
     _trace = None      # where the op was called, recorded under detect_anomaly()
+    # Under create_graph, saved_tensors must say which argument (or the output) each saved array was. An argument
+    # from a leaf is that leaf's .data; from an earlier node, the array whose id() is that node's _output_id; from
+    # a Tensor without gradient, one of _constant_ids. (A saved array lives on from forward, when all of these were
+    # alive too, so equal ids mean the same array. _output_id is a slot: releasing a node keeps it.)
+    _returned_id = None
+    _constant_ids = ()
+    _arguments = None  # the raw arguments, kept only for a Function with a composed twin (see Function.twin)
 
     def save_for_backward(self, *arrays):
         """Keep `arrays` for backward; they are released after backward unless ``retain_graph=True``."""
@@ -83,7 +96,16 @@ class Context:
 
 
 class Function:
-    """Base class of every differentiable op. Subclass it; define ``forward`` and ``backward``; call ``apply``."""
+    """Base class of every differentiable op. Subclass it; define ``forward`` and ``backward``; call ``apply``.
+
+    ``twin``: for a fused op whose ``backward`` works on intermediate arrays, a function of ``apply``'s arguments
+    (as Tensors) that computes the same output from primitive Tensor ops, one line calling its composed twin in
+    :mod:`minigrad.nn.composed`. Under ``create_graph=True`` the engine differentiates the twin instead of calling
+    ``backward`` (see :mod:`minigrad.autograd.engine`); the node then keeps the arguments, as PyTorch keeps a
+    layer's input.
+    """
+
+    twin = None
 
     @staticmethod
     def forward(ctx, *args):
@@ -106,6 +128,7 @@ class Function:
         needs_input_grad = []  # per argument: whether a gradient flows to it
         array_type = None      # the backend's array type, from the first Tensor argument
         builds_graph = False
+        constant_ids = ()      # id() of the arrays of Tensor arguments that need no gradient (see Context)
         for arg in args:
             if isinstance(arg, Tensor):
                 data = arg.data
@@ -121,6 +144,7 @@ class Function:
                     parents.append(arg if node is None else node)
                     needs_input_grad.append(True)
                     continue
+                constant_ids += (id(data),)
             else:
                 raw_args.append(arg)
             parents.append(None)
@@ -130,6 +154,7 @@ class Function:
         ctx.needs_input_grad = tuple(needs_input_grad)
         output = cls.forward(ctx, *raw_args)
         if type(output) is not array_type:
+            ctx._returned_id = id(output)  # a NumPy scalar, which forward may have saved as its output
             output = _as_output_array(cls, output, array_type, raw_args)
         if mode.state.anomaly:
             mode.check_finite(output, f"{cls.__name__}.forward produced", "in its output")
@@ -138,10 +163,28 @@ class Function:
 
         ctx._function = cls
         ctx._parents = tuple(parents)
+        ctx._output_id = id(output)  # with the parents' own, all that create_graph needs to rebuild saved_tensors
+        if constant_ids:
+            ctx._constant_ids = constant_ids
+        if cls.twin is not None:
+            ctx._arguments = raw_args
         ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be
         if mode.state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
         return Tensor._make(output, ctx)
+
+
+def call(function, *args):
+    """`function` run inside a backward: ``apply`` when an argument is a Tensor (a backward recording its graph
+    under create_graph=True), else ``forward`` alone on the arrays (an ordinary backward records nothing).
+
+    For a backward that is itself an op with a derivative of its own, such as GetItem's, which scatters the
+    gradient into zeros: ``return call(IndexAdd, grad_output, ctx.input_shape, ctx.index), None``.
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            return function.apply(*args)
+    return function.forward(Context(), *args)
 
 
 def _check_same_backend(function, args):

@@ -16,13 +16,18 @@ Choices that make this a real test:
 - backward is run twice from fresh graphs and must give the same answer (catches state that leaks between calls).
 - a Module's state (BatchNorm's running statistics) is restored after every call, so each evaluation of f sees
   the same function.
+
+``gradgradcheck`` checks second derivatives the same way: the first derivatives, g(x, v) = v^T df/dx (a function
+of the inputs and of the upstream vector v, computed by ``autograd.grad`` with ``create_graph=True``), are
+themselves a function, and gradcheck compares *their* backward with finite differences of them: vector-Hessian
+products u^T d(g)/dx for a random u, in x and in v.
 """
 
 import numpy
 
 from minigrad import backends
 from minigrad.autograd.engine import run_backward
-from minigrad.autograd.mode import no_grad
+from minigrad.autograd.mode import enable_grad, no_grad
 from minigrad.tensor import Tensor
 
 
@@ -63,6 +68,60 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
     except GradcheckError:
         if raise_exception:
             raise
+        return False
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+    """Check the second derivatives of ``fn(*inputs)``: gradcheck of its first derivatives (derived above).
+
+    `grad_outputs` are the upstream vectors v, one per output of fn; by default random (seeded), never all ones.
+    Their own derivatives are checked too (the first derivatives are linear in v). Returns True; on a mismatch
+    raises :class:`GradcheckError` naming the input (or ``grad_outputs[k]``), the worst index, both values and the
+    errors, or returns False with ``raise_exception=False``.
+    """
+    from minigrad.autograd.higher_order import grad
+
+    if isinstance(inputs, Tensor) or not isinstance(inputs, (tuple, list)):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    checked = [i for i, value in enumerate(inputs) if isinstance(value, Tensor) and value.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad; pass at least one Tensor with requires_grad=True")
+    outputs = _outputs(fn(*inputs))
+    _restore(fn, _snapshot(fn))
+    rng = numpy.random.default_rng(seed + 1)
+    if grad_outputs is None:
+        grad_outputs = tuple(Tensor(out.xp.asarray(rng.standard_normal(out.shape))) for out in outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    vectors = tuple(Tensor(v.data.copy() if isinstance(v, Tensor) else v).requires_grad_() for v in grad_outputs)
+    count = len(inputs)
+
+    def first_derivatives(*values):  # g(x, v) = v^T df/dx for every checked input, in a graph
+        values = list(values)
+        for i in checked:  # finite differences pass plain tensors: g needs x to require grad all the same
+            if not values[i].requires_grad:
+                values[i] = Tensor(values[i].data).requires_grad_()
+        with enable_grad():
+            pairs = [(out, v) for out, v in zip(_outputs(fn(*values[:count])), values[count:]) if out.requires_grad]
+            grads = grad([out for out, _ in pairs], [values[i] for i in checked], [v for _, v in pairs],
+                         create_graph=True, allow_unused=True) if pairs else [None] * len(checked)
+        return tuple(g if g is not None else Tensor(values[i].xp.zeros(values[i].shape, dtype=values[i].dtype))
+                     for g, i in zip(grads, checked))
+
+    try:
+        return gradcheck(first_derivatives, inputs + vectors, eps=eps, atol=atol, rtol=rtol, seed=seed)
+    except GradcheckError as error:
+        index = error.input_index
+        if index is not None:
+            what = f"input {index}" if index < count else f"grad_outputs[{index - count}]"
+            message = str(error).replace(f"gradcheck failed for input {index} ", f"gradgradcheck failed for {what} ")
+            message = message.replace("gradient elements", "second-derivative elements")
+        else:
+            message = "gradgradcheck: " + str(error)
+        failure = GradcheckError(message, index, error.index, error.analytic, error.numeric)
+        if raise_exception:
+            raise failure from None
         return False
 
 
@@ -133,7 +192,7 @@ def _analytic(fn, inputs, checked, upstream, state):
         _restore(fn, state)
         for out, v in zip(outputs, upstream):
             if out.requires_grad:
-                run_backward(out, v.astype(out.dtype), retain_graph=False)
+                run_backward(out, v.astype(out.dtype), retain_graph=True)  # the outputs may share nodes
     except RuntimeError as error:  # e.g. a gradient of the wrong shape: that is a failed check, not a crash
         raise GradcheckError(f"gradcheck: backward failed: {error}") from error
     xp = backends.get_array_module(inputs[checked[0]])

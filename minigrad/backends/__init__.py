@@ -30,6 +30,7 @@ class BackendUnavailableError(RuntimeError):
 _modules = {"numpy": numpy}          # name -> array module, filled lazily for cupy and strict
 _array_types = {numpy.ndarray: "numpy"}  # array type -> backend name
 _current = None                       # set below from MINIGRAD_BACKEND
+tensor_namespace = None  # while a backward records its graph: backend module -> its namespace of Tensor functions
 
 
 def _load_cupy():
@@ -88,12 +89,16 @@ def get_array_module(*arrays):
     """The array module (``numpy``, ``cupy`` or the strict module) that `arrays` belong to.
 
     Accepts raw arrays, Tensors and Python scalars; scalars do not decide anything, and with no arrays at all the
-    answer is NumPy.
+    answer is NumPy. While a backward records a graph of itself (``create_graph=True``), a Tensor's module is the
+    namespace of NumPy's functions on Tensors (:mod:`minigrad.autograd.tensor_xp`), so that backward's ``xp`` calls
+    are recorded too.
     """
     for array in arrays:
         name = _array_types.get(type(array))
         if name is None:
             if hasattr(array, "_node"):  # a Tensor (tensor.py imports this module, so the class is not imported)
+                if tensor_namespace is not None:
+                    return tensor_namespace(get_array_module(array.data))
                 array = array.data
             name = _name_of_type(type(array))
         if name is not None:

@@ -197,6 +197,10 @@ def _lstm_update(gates, c, normalize_cell):
     return output_gate.sigmoid() * normalize_cell(new_cell).tanh(), new_cell
 
 
+def silu(x):
+    return x * x.sigmoid()
+
+
 def log_softmax(x, dim=-1):
     shifted = x - x.detach().amax(dim, keepdim=True)  # a constant shift: softmax is unchanged by it
     return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()
@@ -238,6 +242,19 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0:
         weights = weights * Tensor(scaled_keep_mask(query.xp, weights.shape, weights.dtype, dropout_p))
     return weights @ value
+
+
+def nll_loss(log_probabilities, target, weight=None, reduction="mean", ignore_index=-100):
+    classes = log_probabilities.shape[1] if log_probabilities.ndim > 1 else log_probabilities.shape[0]
+    rows = (log_probabilities.movedim(1, -1) if log_probabilities.ndim > 2 else log_probabilities).reshape(-1, classes)
+    flat_target = target.reshape(-1)
+    kept = flat_target != ignore_index
+    safe_target = minigrad.where(kept, flat_target, 0)
+    scale = kept.astype(rows.dtype) if weight is None else weight[safe_target] * kept
+    losses = -rows[minigrad.arange(flat_target.numel(), backend=rows.backend), safe_target] * scale
+    if reduction == "mean":
+        return losses.sum() / scale.sum()
+    return losses.sum() if reduction == "sum" else losses.reshape(target.shape)
 
 
 def _affine(normalized, weight, bias, shape):

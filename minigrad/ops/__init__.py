@@ -11,11 +11,11 @@ from minigrad.ops.linalg import MatMul
 from minigrad.ops.pointwise import (Ceil, Clamp, Clone, Cos, Exp2, Expm1, Floor, FloorDivide, Log1p, Log2, Log10,
                                     NanToNum, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Square, Trunc)
 from minigrad.ops.reductions import CumSum, LogSumExp, Max, Mean, Min, Norm, Prod, Std, Sum, Var
-from minigrad.ops.shape import BroadcastTo, Concatenate, GetItem, Reshape, Stack, Transpose, Where
+from minigrad.ops.shape import BroadcastTo, Concatenate, GetItem, IndexAdd, Reshape, Stack, Transpose, Where
 
 __all__ = ["Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Relu", "Abs",
            "Maximum", "Minimum", "Cast", "MatMul", "Sum", "Mean", "Var", "Max", "Min", "Reshape", "Transpose",
-           "BroadcastTo", "GetItem", "Concatenate", "Stack", "Where",
+           "BroadcastTo", "GetItem", "IndexAdd", "Concatenate", "Stack", "Where",
            "Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual", "BitwiseAnd", "BitwiseOr",
            "BitwiseXor", "BitwiseNot", "IsNan", "IsInf", "IsFinite", "Any", "All", "ArgMax", "ArgMin", "Nonzero",
            "Sin", "Cos", "Square", "Reciprocal", "Rsqrt", "Log1p", "Expm1", "Log2", "Log10", "Exp2", "Clamp",

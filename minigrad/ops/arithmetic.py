@@ -112,7 +112,10 @@ class Pow(Function):
         grad_a = grad_b = None
         if needs_a:
             # Where b == 0, raise to 0 instead of -1: the factor b zeroes the term anyway, without 0 * inf.
-            grad_a = unbroadcast(grad_output * b * a ** (b - 1 + (b == 0)), _shape(a))
+            slope = b * a ** (b - 1 + (b == 0))
+            if needs_b:  # PyTorch masks the slope there, so its derivative in b is 0 at b == 0 as well (not 1/a)
+                slope = get_array_module(a, b).where(b == 0, 0, slope)
+            grad_a = unbroadcast(grad_output * slope, _shape(a))
         if needs_b:
             xp = get_array_module(a, b)
             zero_base = (a == 0) & (b >= 0)

@@ -23,8 +23,9 @@ For ``"ij,jk->ik"`` this reads dL/dA = einsum("ik,jk->ij", G, B) = G B^T and dL/
 Broadcasting and ``...`` are not supported: every letter names one size.
 """
 
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, call
 from minigrad.backends import get_array_module
+from minigrad.ops.shape import IndexAdd
 
 
 def parse(equation, shapes):
@@ -93,11 +94,10 @@ class Einsum(Function):
 
 
 def _onto_diagonal(xp, grad, distinct, letters, operand):
-    full = xp.zeros(operand.shape, dtype=grad.dtype)
+    """zeros of the operand's shape with `grad` on the diagonal its repeated letters read (each place once)."""
     coordinates = {}
     for position, letter in enumerate(distinct):
         shape = [1] * len(distinct)
         shape[position] = grad.shape[position]
         coordinates[letter] = xp.arange(grad.shape[position]).reshape(shape)
-    full[tuple(coordinates[letter] for letter in letters)] = grad
-    return full
+    return call(IndexAdd, grad, tuple(operand.shape), tuple(coordinates[letter] for letter in letters))

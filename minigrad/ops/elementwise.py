@@ -111,14 +111,13 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx, x):
-        xp = get_array_module(x)
-        ctx.save_for_backward(xp.sign(x))
-        return xp.abs(x)
+        ctx.save_for_backward(x)
+        return get_array_module(x).abs(x)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (sign,) = ctx.saved_tensors
-        return grad_output * sign
+        (x,) = ctx.saved_tensors
+        return grad_output * get_array_module(x).sign(x)
 
 
 class Maximum(Function):

@@ -13,8 +13,9 @@ and in src: dL/dx = dL/dout (every x element passes through once), and dL/dsrc[i
 was added to, which is ``gather`` of dL/dout with the same index.
 """
 
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, call
 from minigrad.backends import get_array_module
+from minigrad.ops.shape import IndexAdd
 
 
 def along_dim(xp, index, dim):
@@ -46,15 +47,13 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
         _check_index("gather", x, dim, index)
-        ctx.input_shape, ctx.position = x.shape, along_dim(get_array_module(x), index, dim)
-        return x[ctx.position]
+        ctx.input_shape, ctx.dim, ctx.index = x.shape, dim, index
+        return x[along_dim(get_array_module(x), index, dim)]
 
     @staticmethod
     def backward(ctx, grad_output):
-        xp = get_array_module(grad_output)
-        grad_input = xp.zeros(ctx.input_shape, dtype=grad_output.dtype)
-        xp.add.at(grad_input, ctx.position, grad_output)
-        return grad_input, None, None
+        zeros = get_array_module(grad_output).zeros(ctx.input_shape, dtype=grad_output.dtype)
+        return call(ScatterAdd, zeros, ctx.dim, ctx.index, grad_output), None, None
 
 
 class ScatterAdd(Function):
@@ -68,21 +67,21 @@ class ScatterAdd(Function):
             raise RuntimeError(f"scatter_add: index of shape {tuple(index.shape)} is larger than src of shape "
                                f"{tuple(src.shape)}")
         xp = get_array_module(x)
-        ctx.position = along_dim(xp, index, dim)
+        ctx.dim, ctx.index = dim, index
         ctx.used = tuple(slice(0, size) for size in index.shape)  # the part of src that the index covers
         ctx.src_shape = src.shape
         output = x.copy()
-        xp.add.at(output, ctx.position, src[ctx.used])
+        xp.add.at(output, along_dim(xp, index, dim), src[ctx.used])
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        xp = get_array_module(grad_output)
         needs_x, _, _, needs_src = ctx.needs_input_grad
         grad_src = None
         if needs_src:
-            grad_src = xp.zeros(ctx.src_shape, dtype=grad_output.dtype)
-            grad_src[ctx.used] = grad_output[ctx.position]
+            grad_src = call(Gather, grad_output, ctx.dim, ctx.index)
+            if tuple(grad_src.shape) != tuple(ctx.src_shape):  # the index covered only part of src: zeros elsewhere
+                grad_src = call(IndexAdd, grad_src, ctx.src_shape, ctx.used)
         return grad_output if needs_x else None, None, None, grad_src
 
 

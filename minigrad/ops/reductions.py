@@ -80,19 +80,29 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, correction=1, keepdims=False):
-        axes = _axes(axis, x.ndim)
-        centered = x - x.mean(axis=axes, keepdims=True)
-        ctx.save_for_backward(centered)
-        ctx.axes, ctx.keepdims = axes, keepdims
-        ctx.divisor = max(_count(x.shape, axes) - correction, 0)
-        # array / divisor, never a Python number / divisor: a zero divisor gives inf or nan, not ZeroDivisionError
-        return (centered * centered).sum(axis=axes, keepdims=keepdims) / ctx.divisor
+        ctx.save_for_backward(x)
+        return _variance(ctx, x, axis, correction, keepdims)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (centered,) = ctx.saved_tensors
-        spread = _spread(grad_output, centered.shape, ctx.axes, ctx.keepdims)
-        return spread * centered * 2 / ctx.divisor, None, None, None
+        (x,) = ctx.saved_tensors
+        return _variance_backward(ctx, x, grad_output), None, None, None
+
+
+def _variance(ctx, x, axis, correction, keepdims):
+    axes = _axes(axis, x.ndim)
+    centered = x - x.mean(axis=axes, keepdims=True)
+    ctx.axes, ctx.keepdims = axes, keepdims
+    ctx.divisor = max(_count(x.shape, axes) - correction, 0)
+    # array / divisor, never a Python number / divisor: a zero divisor gives inf or nan, not ZeroDivisionError
+    return (centered * centered).sum(axis=axes, keepdims=keepdims) / ctx.divisor
+
+
+def _variance_backward(ctx, x, grad_output):
+    """dL/dx = dL/dvar * 2 (x - mean) / (n - correction); the deviations are recomputed from x rather than saved,
+    so that a backward under create_graph sees how they depend on x."""
+    centered = x - x.mean(axis=ctx.axes, keepdims=True)
+    return _spread(grad_output, x.shape, ctx.axes, ctx.keepdims) * centered * 2 / ctx.divisor
 
 
 class Std(Function):
@@ -106,18 +116,16 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, correction=1, keepdims=False):
-        xp = get_array_module(x)
-        variance = Var.forward(ctx, x, axis, correction, keepdims)
-        output = xp.sqrt(variance)
-        ctx.output = output
+        output = get_array_module(x).sqrt(_variance(ctx, x, axis, correction, keepdims))
+        ctx.save_for_backward(x, output)
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
+        x, output = ctx.saved_tensors
         xp = get_array_module(grad_output)
-        output = ctx.output
         grad_variance = xp.where(output == 0, 0, grad_output / xp.where(output == 0, 1, 2 * output))
-        return Var.backward(ctx, grad_variance)
+        return _variance_backward(ctx, x, grad_variance), None, None, None
 
 
 class Max(Function):
@@ -146,44 +154,63 @@ class Min(Function):
 
 def _extremum_forward(ctx, x, extremum, axis, keepdims):
     axes = _axes(axis, x.ndim)
-    is_extremum = (x == extremum).astype(x.dtype)
-    ctx.save_for_backward(is_extremum / is_extremum.sum(axis=axes, keepdims=True))  # each winner's share
+    ctx.save_for_backward(x == extremum)  # a mask: piecewise constant in x, so a constant of the second derivative
     ctx.axes, ctx.keepdims = axes, keepdims
     return extremum if keepdims else extremum.reshape(
         tuple(size for a, size in enumerate(x.shape) if a not in axes))
 
 
 def _extremum_backward(ctx, grad_output):
-    (share,) = ctx.saved_tensors
-    return _spread(grad_output, share.shape, ctx.axes, ctx.keepdims) * share
+    (is_extremum,) = ctx.saved_tensors
+    winners = is_extremum.astype(grad_output.dtype)
+    share = winners / winners.sum(axis=ctx.axes, keepdims=True)  # each winner's share
+    return _spread(grad_output, is_extremum.shape, ctx.axes, ctx.keepdims) * share
 
 
 class Prod(Function):
     """y = product of x over `axis`.
 
-    dy/dx_i = prod_{j != i} x_j. Where no factor is zero that is y / x_i. With zeros, y / x_i is 0 / 0, so the
-    product of the other factors is taken directly: with exactly one zero x_k, dy/dx_k is the product of the
-    nonzero factors and every other partial is 0 (each still contains the factor x_k = 0); with two or more
-    zeros every partial contains a zero and is 0.
+    dy/dx_i = prod_{j != i} x_j. Where no factor is zero that is y / x_i. With a zero among the factors, y / x_i is
+    0 / 0, so the product of the other factors is taken directly: each x_i's factors are x with x_i replaced by 1,
+    and their product is taken along the reduced axes (n products of n factors for n reduced elements, so only
+    when there is a zero). Both are formulas in x, so a backward under create_graph differentiates them right,
+    also at the zeros (d^2 y / dx_i dx_k is the product of the factors other than x_i and x_k).
     """
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        xp = get_array_module(x)
         axes = _axes(axis, x.ndim)
-        is_zero = x == 0
-        ctx.save_for_backward(x, is_zero, is_zero.sum(axis=axes, keepdims=True),
-                              xp.where(is_zero, 1, x).prod(axis=axes, keepdims=True))
-        ctx.axes, ctx.keepdims = axes, keepdims
-        return x.prod(axis=axes, keepdims=keepdims)
+        kept = get_array_module(x).asarray(x.prod(axis=axes, keepdims=True))
+        output = kept if keepdims else kept.reshape(tuple(s for a, s in enumerate(x.shape) if a not in axes))
+        ctx.save_for_backward(x, output)
+        ctx.axes, ctx.keepdims, ctx.kept_shape = axes, keepdims, kept.shape
+        return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        x, is_zero, zero_count, nonzero_product = ctx.saved_tensors
+        x, output = ctx.saved_tensors
         xp = get_array_module(x)
-        others = xp.where(is_zero, xp.where(zero_count == 1, nonzero_product, 0),
-                          xp.where(zero_count == 0, nonzero_product / xp.where(is_zero, 1, x), 0))
+        if _count(x.shape, ctx.axes) == 1:  # a product of one factor: y = x (y / x would differentiate as 0 / 0)
+            others = xp.ones_like(x)
+        elif bool((x == 0).any()):
+            others = _products_of_the_others(xp, x, ctx.axes)
+        else:
+            others = output.reshape(ctx.kept_shape) / x
         return _spread(grad_output, x.shape, ctx.axes, ctx.keepdims) * others, None, None
+
+
+def _products_of_the_others(xp, x, axes):
+    """prod_{j != i} x_j over `axes` for every element x_i, without dividing: the reduced axes are moved last and
+    flattened into n, and row i of an (n, n) table holds x with x_i replaced by 1."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    order = kept + list(axes)
+    rows = xp.transpose(x, order).reshape(tuple(x.shape[a] for a in kept) + (-1,))
+    n = rows.shape[-1]
+    positions = xp.arange(n)
+    diagonal = positions[:, None] == positions[None, :]
+    others = xp.where(diagonal, 1, rows[..., None, :]).prod(axis=-1)
+    inverse = sorted(range(len(order)), key=lambda i: order[i])
+    return xp.transpose(others.reshape(tuple(x.shape[a] for a in order)), inverse)
 
 
 class CumSum(Function):
@@ -219,14 +246,15 @@ class LogSumExp(Function):
         shift = x.max(axis=axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, dtype=x.dtype)
         shift = xp.where(xp.isfinite(shift), shift, 0)  # all -inf: log(0) = -inf comes out of the sum itself
         kept = shift + xp.log(xp.exp(x - shift).sum(axis=axes, keepdims=True))
-        ctx.save_for_backward(x, kept)
-        ctx.axes, ctx.keepdims = axes, keepdims
-        return kept if keepdims else kept.reshape(tuple(s for a, s in enumerate(x.shape) if a not in axes))
+        output = kept if keepdims else kept.reshape(tuple(s for a, s in enumerate(x.shape) if a not in axes))
+        ctx.save_for_backward(x, output)
+        ctx.axes, ctx.keepdims, ctx.kept_shape = axes, keepdims, kept.shape
+        return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        x, kept = ctx.saved_tensors
-        softmax = get_array_module(x).exp(x - kept)
+        x, output = ctx.saved_tensors
+        softmax = get_array_module(x).exp(x - output.reshape(ctx.kept_shape))
         return _spread(grad_output, x.shape, ctx.axes, ctx.keepdims) * softmax, None, None
 
 
@@ -252,13 +280,15 @@ class Norm(Function):
             kept = magnitude.max(axis=axes, keepdims=True)
         else:
             raise ValueError(f"norm: p must be 2, 1 or inf, not {p!r}")
-        ctx.save_for_backward(x, kept)
-        ctx.p, ctx.axes, ctx.keepdims = p, axes, keepdims
-        return kept if keepdims else kept.reshape(tuple(s for a, s in enumerate(x.shape) if a not in axes))
+        output = kept if keepdims else kept.reshape(tuple(s for a, s in enumerate(x.shape) if a not in axes))
+        ctx.save_for_backward(x, output)
+        ctx.p, ctx.axes, ctx.keepdims, ctx.kept_shape = p, axes, keepdims, kept.shape
+        return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        x, kept = ctx.saved_tensors
+        x, output = ctx.saved_tensors
+        kept = output.reshape(ctx.kept_shape)
         xp = get_array_module(x)
         if ctx.p == 2:
             local = x / xp.where(kept == 0, 1, kept)

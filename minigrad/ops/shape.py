@@ -7,7 +7,7 @@ repeats, since that element was used more than once), split along the joined axi
 """
 
 from minigrad.autograd.broadcasting import unbroadcast
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, call
 from minigrad.backends import get_array_module
 from minigrad.dims import normalize_dim
 
@@ -41,7 +41,7 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return grad_output.transpose(ctx.inverse), None
+        return get_array_module(grad_output).transpose(grad_output, ctx.inverse), None
 
 
 class BroadcastTo(Function):
@@ -94,13 +94,27 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        xp = get_array_module(grad_output)
-        grad_input = xp.zeros(ctx.input_shape, dtype=grad_output.dtype)
-        if _is_advanced(ctx.index):
-            xp.add.at(grad_input, ctx.index, grad_output)
+        return call(IndexAdd, grad_output, ctx.input_shape, ctx.index), None
+
+
+class IndexAdd(Function):
+    """y = zeros of `shape` with g added at `index`: GetItem's backward, as an op of its own so that it can be
+    differentiated again.    dL/dg = dL/dy[index] (GetItem: the two are each other's backward)."""
+
+    @staticmethod
+    def forward(ctx, g, shape, index):
+        xp = get_array_module(g)
+        ctx.index = index
+        output = xp.zeros(shape, dtype=g.dtype)
+        if _is_advanced(index):
+            xp.add.at(output, index, g)
         else:  # a basic index selects each element at most once: plain assignment is enough, and faster
-            grad_input[ctx.index] = grad_output
-        return grad_input, None
+            output[index] = g
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return call(GetItem, grad_output, ctx.index), None, None
 
 
 class Concatenate(Function):

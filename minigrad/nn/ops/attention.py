@@ -42,6 +42,7 @@ import math
 
 from minigrad.autograd.broadcasting import unbroadcast
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.backends import get_array_module
 from minigrad.nn.ops.dropout import scaled_keep_mask
 
@@ -49,6 +50,8 @@ from minigrad.nn.ops.dropout import scaled_keep_mask
 class ScaledDotProductAttention(Function):
     """O = dropout(softmax(scale Q K^T + mask)) V.    dV = D^T G; dP = G V^T (* M/(1-p)); dS = P (dP - rowsum(dP P));
     dQ = scale dS K; dK = scale dS^T Q   (derived above)."""
+
+    twin = staticmethod(lambda *arguments: _twin(*arguments))
 
     @staticmethod
     def forward(ctx, query, key, value, attn_mask, dropout_p, is_causal, scale):
@@ -102,3 +105,12 @@ def masked_softmax(scores):
     exponentials = xp.exp(scores - row_max)
     total = exponentials.sum(axis=-1, keepdims=True)
     return exponentials / xp.where(total == 0, 1.0, total)
+
+
+def _twin(query, key, value, attn_mask, dropout_p, is_causal, scale):
+    """The composed twin, for second derivatives; with dropout it would draw another mask than forward did."""
+    if dropout_p > 0:
+        raise RuntimeError("scaled_dot_product_attention: second derivatives (create_graph=True) with dropout_p > 0 "
+                           "are not supported: differentiating the composed twin would draw a different dropout "
+                           "mask from the one forward used. Use dropout_p=0 (or eval mode) for second derivatives.")
+    return composed.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale)

@@ -24,6 +24,7 @@ Faster implementations of this class (cache-blocked NumPy, compiled loops) are s
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.backends import get_array_module
 
 
@@ -36,6 +37,11 @@ class BatchNorm(Function):
     update_running_statistics).
     ``use_batch_statistics=False`` (evaluation): normalize with running_mean and running_var.
     """
+
+    # the running statistics are left out where forward already folded this batch into them
+    twin = staticmethod(lambda x, weight, bias, mean, var, batch_statistics, momentum, eps: composed.batch_norm(
+        x, None if batch_statistics else mean, None if batch_statistics else var, weight, bias, batch_statistics,
+        momentum, eps))
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, use_batch_statistics, momentum, eps):

@@ -37,6 +37,7 @@ padded input that were zeros get gradients, but they are no inputs.
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.backends import get_array_module
 
 
@@ -45,6 +46,8 @@ class Conv2d(Function):
 
     `padding` is (top, bottom, left, right) zeros, `stride` and `dilation` are (rows, columns).
     """
+
+    twin = staticmethod(lambda *arguments: composed.conv2d(*arguments))
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):

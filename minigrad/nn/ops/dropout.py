@@ -21,13 +21,14 @@ class Dropout(Function):
     @staticmethod
     def forward(ctx, x, p):
         scaled_mask = scaled_keep_mask(get_array_module(x), x.shape, x.dtype, p)
-        ctx.save_for_backward(scaled_mask)
+        ctx.save_for_backward(scaled_mask != 0)  # the mask as bools: a constant, also for a backward under create_graph
+        ctx.p = p
         return x * scaled_mask
 
     @staticmethod
     def backward(ctx, grad_output):
-        (scaled_mask,) = ctx.saved_tensors
-        return grad_output * scaled_mask, None
+        (kept,) = ctx.saved_tensors
+        return grad_output * _rescaled(kept, ctx.p, grad_output.dtype), None
 
 
 def scaled_keep_mask(xp, shape, dtype, p):
@@ -37,3 +38,10 @@ def scaled_keep_mask(xp, shape, dtype, p):
         return xp.zeros(shape, dtype=dtype)
     kept = random.generator().random(shape) >= p
     return xp.asarray(kept.astype(dtype) / numpy.dtype(dtype).type(1 - p))
+
+
+def _rescaled(kept, p, dtype):
+    """The saved bool mask as mask / (1 - p) again, in the gradient's dtype (all zeros for p = 1)."""
+    if p == 1:
+        return get_array_module(kept).zeros(kept.shape, dtype=dtype)
+    return kept.astype(dtype) / numpy.dtype(dtype).type(1 - p)

@@ -45,15 +45,16 @@ class L1Loss(Function):
     @staticmethod
     def forward(ctx, prediction, target, reduction):
         xp = get_array_module(prediction, target)
-        difference = prediction - target
-        ctx.save_for_backward(xp.sign(difference))
-        ctx.reduction = reduction
-        return reduce(xp.abs(difference), reduction)
+        losses = xp.abs(prediction - target)
+        ctx.save_for_backward(prediction, target)
+        ctx.reduction, ctx.count = reduction, losses.size
+        return reduce(losses, reduction)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (sign,) = ctx.saved_tensors
-        return _pair(ctx, loss_gradient(grad_output, ctx.reduction, sign.size) * sign)
+        prediction, target = ctx.saved_tensors
+        sign = get_array_module(prediction).sign(prediction - target)
+        return _pair(ctx, loss_gradient(grad_output, ctx.reduction, ctx.count) * sign)
 
 
 class HuberLoss(Function):
@@ -64,15 +65,16 @@ class HuberLoss(Function):
         xp = get_array_module(prediction, target)
         difference = prediction - target
         magnitude = xp.abs(difference)
-        ctx.save_for_backward(xp.clip(difference, -delta, delta))
-        ctx.reduction = reduction
+        ctx.save_for_backward(prediction, target)
+        ctx.reduction, ctx.delta, ctx.count = reduction, delta, difference.size
         losses = xp.where(magnitude < delta, 0.5 * difference * difference, delta * (magnitude - 0.5 * delta))
         return reduce(losses, reduction)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (clamped,) = ctx.saved_tensors
-        return _pair(ctx, loss_gradient(grad_output, ctx.reduction, clamped.size) * clamped) + (None,)
+        prediction, target = ctx.saved_tensors
+        clamped = get_array_module(prediction).clip(prediction - target, -ctx.delta, ctx.delta)
+        return _pair(ctx, loss_gradient(grad_output, ctx.reduction, ctx.count) * clamped) + (None,)
 
 
 class BinaryCrossEntropy(Function):
@@ -81,25 +83,30 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, probability, target, reduction):
         xp = get_array_module(probability, target)
-        log_p = xp.maximum(xp.log(probability), -100)
-        log_not_p = xp.maximum(xp.log1p(-probability), -100)
-        ctx.save_for_backward(probability, target, log_p, log_not_p)
-        ctx.reduction = reduction
+        log_p, log_not_p = _clamped_logs(xp, probability)
+        ctx.save_for_backward(probability, target)
+        ctx.reduction, ctx.count = reduction, probability.size
         return reduce(-(target * log_p + (1 - target) * log_not_p), reduction)
 
     @staticmethod
     def backward(ctx, grad_output):
-        probability, target, log_p, log_not_p = ctx.saved_tensors
+        probability, target = ctx.saved_tensors
         xp = get_array_module(probability)
         needs_probability, needs_target = ctx.needs_input_grad[:2]
-        upstream = loss_gradient(grad_output, ctx.reduction, probability.size)
+        upstream = loss_gradient(grad_output, ctx.reduction, ctx.count)
         grad_probability = grad_target = None
         if needs_probability:
             grad_probability = upstream * (probability - target) / xp.maximum(
                 probability * (1 - probability), 1e-12)
         if needs_target:
+            log_p, log_not_p = _clamped_logs(xp, probability)
             grad_target = upstream * (log_not_p - log_p)
         return grad_probability, grad_target, None
+
+
+def _clamped_logs(xp, probability):
+    """log p and log(1 - p), each at least -100 (PyTorch's clamp)."""
+    return xp.maximum(xp.log(probability), -100), xp.maximum(xp.log1p(-probability), -100)
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -109,7 +116,7 @@ class BinaryCrossEntropyWithLogits(Function):
     def forward(ctx, logits, target, reduction):
         xp = get_array_module(logits, target)
         ctx.save_for_backward(logits, target)
-        ctx.reduction = reduction
+        ctx.reduction, ctx.count = reduction, logits.size
         return reduce(xp.maximum(logits, 0) - logits * target + xp.log1p(xp.exp(-xp.abs(logits))), reduction)
 
     @staticmethod
@@ -117,6 +124,6 @@ class BinaryCrossEntropyWithLogits(Function):
         logits, target = ctx.saved_tensors
         xp = get_array_module(logits)
         needs_logits, needs_target = ctx.needs_input_grad[:2]
-        upstream = loss_gradient(grad_output, ctx.reduction, logits.size)
-        return (upstream * (sigmoid(xp, logits) - target) if needs_logits else None,
+        upstream = loss_gradient(grad_output, ctx.reduction, ctx.count)
+        return (upstream * (sigmoid(logits) - target) if needs_logits else None,
                 -upstream * logits if needs_target else None, None)

@@ -14,11 +14,14 @@ no gradient.
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.backends import get_array_module
 
 
 class Embedding(Function):
     """y = weight[indices].    dL/dweight = add-at of dL/dy into the selected rows, zero at padding_idx."""
+
+    twin = staticmethod(lambda *arguments: composed.embedding(*arguments))
 
     @staticmethod
     def forward(ctx, indices, weight, padding_idx):

@@ -23,11 +23,14 @@ and the parameters' gradients sum over everything a channel's gain touched, ever
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 
 
 class GroupNorm(Function):
     """y = GN(x) in `num_groups` groups of channels, then * weight + bias per channel (both may be None), for x
     of shape (N, C, *)."""
+
+    twin = staticmethod(lambda x, weight, bias, num_groups, eps: composed.group_norm(x, num_groups, weight, bias, eps))
 
     @staticmethod
     def forward(ctx, x, weight, bias, num_groups, eps):

@@ -35,14 +35,16 @@ It is written in xhat, which forward already computed, rather than in the raw x:
 about 1, so no large offset is subtracted again in backward and float32 keeps its precision. Forward saves only
 xhat, r (one number per example) and gamma: one array of x's size, where the composed graph keeps two (the
 centered x and xhat) and makes more temporaries (``python -m minigrad.bench.fused_vs_composed`` measures it).
+(The node also holds a reference to x itself, as PyTorch's does: second derivatives rebuild the twin on it.)
 The composed twin in :mod:`minigrad.nn.composed` is the same formula written step by step with primitive ops,
-the reference this fused op is tested against.
+the reference this fused op is tested against, and what ``create_graph=True`` differentiates (``twin`` below).
 
 Faster implementations of this class (cache-blocked NumPy, compiled loops) are subclasses in
 :mod:`minigrad.nn.ops.fast`; ``minigrad.set_fast_kernels(False)`` makes every call run this one.
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 
 
 class LayerNorm(Function):
@@ -52,6 +54,9 @@ class LayerNorm(Function):
     gradients are summed over the leading axes. x is viewed as rows of m = prod(normalized shape) numbers, one
     row per example, so every mean and sum below is along axis 1 (per example) or axis 0 (over the examples).
     """
+
+    twin = staticmethod(lambda x, weight, bias, normalized_ndim, eps: composed.layer_norm(
+        x, x.shape[x.ndim - normalized_ndim:], weight, bias, eps))
 
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_ndim, eps):

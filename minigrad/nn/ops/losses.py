@@ -23,6 +23,7 @@ Mean squared error of an input u against a target v of the same shape, over its 
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.backends import get_array_module
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -37,6 +38,8 @@ class CrossEntropy(Function):
     logits z' = z - max (so every exponent is <= 0 and the normalizer sum_j exp(z'_j) lies in [1, C]),
     l_n = log sum_j exp(z'_nj) - z'_n[t_n].
     """
+
+    twin = staticmethod(lambda *arguments: composed.cross_entropy(*arguments))
 
     @staticmethod
     def forward(ctx, logits, target, reduction):
@@ -79,8 +82,8 @@ class MSELoss(Function):
     @staticmethod
     def forward(ctx, prediction, target, reduction):
         difference = prediction - target
-        ctx.save_for_backward(difference)
-        ctx.reduction = reduction
+        ctx.save_for_backward(prediction, target)
+        ctx.reduction, ctx.count = reduction, difference.size
         squared = difference * difference
         if reduction == "mean":
             return squared.mean()
@@ -90,10 +93,10 @@ class MSELoss(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        (difference,) = ctx.saved_tensors
+        prediction, target = ctx.saved_tensors
         needs_prediction, needs_target = ctx.needs_input_grad[:2]
-        scale = 2 / difference.size if ctx.reduction == "mean" else 2
-        grad_prediction = grad_output * scale * difference
+        scale = 2 / ctx.count if ctx.reduction == "mean" else 2
+        grad_prediction = grad_output * scale * (prediction - target)
         return (grad_prediction if needs_prediction else None,
                 -grad_prediction if needs_target else None,
                 None)

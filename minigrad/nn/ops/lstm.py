@@ -57,6 +57,13 @@ An unbatched step (x of shape (I,), h and c of shape (H,)) is the same computati
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
+from minigrad.ops import Concatenate
+
+
+def concatenate(pair):
+    """[h' | c'], the fused cells' output, from the composed twin's (h', c')."""
+    return Concatenate.apply(-1, *pair)
 from minigrad.backends import get_array_module
 
 
@@ -105,6 +112,8 @@ class LSTMCell(Function):
     """[h' | c'] for h' = o tanh(c'), c' = f c + i g, gates (i, f, g, o) from x W_ih^T + b_ih + h W_hh^T + b_hh.
     Backward: dc' = g_c + g_h o (1 - tanh(c')^2), then the gates and the affine maps (derived above)."""
 
+    twin = staticmethod(lambda x, h, c, *weights: concatenate(composed.lstm_cell(x, (h, c), *weights)))
+
     @staticmethod
     def forward(ctx, x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
         xp = get_array_module(x)
@@ -143,6 +152,8 @@ class LSTMCell(Function):
 class LayerNormLSTMCell(Function):
     """[h' | c'] of the layer-normalized LSTM: a = LN(h W_hh^T) gamma_hh + LN(x W_ih^T) gamma_ih + b,
     c' = f c + i g, h' = o tanh(LN(c') gamma_c + beta_c). Backward: the LSTM's, through the three LNs (above)."""
+
+    twin = staticmethod(lambda x, h, c, *parameters: concatenate(composed.layer_norm_lstm_cell(x, (h, c), *parameters)))
 
     @staticmethod
     def forward(ctx, x, h, c, weight_ih, weight_hh, gamma_ih, gamma_hh, bias, gamma_c, beta_c, eps):

@@ -16,6 +16,7 @@ Forward moves the class dim last and flattens the rest, so that every layout is 
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.backends import get_array_module
 
 
@@ -38,6 +39,9 @@ def from_rows(rows, shape):
 
 class NLLLoss(Function):
     """l_n = -c_n z[n, t_n] (0 where ignored), reduced by the weighted mean, sum or not at all (derived above)."""
+
+    twin = staticmethod(lambda log_probabilities, target, reduction, ignore_index, weight=None: composed.nll_loss(
+        log_probabilities, target, weight, reduction, ignore_index))
 
     @staticmethod
     def forward(ctx, log_probabilities, target, reduction, ignore_index, weight=None):

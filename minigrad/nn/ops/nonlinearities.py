@@ -16,23 +16,42 @@
 
 import math
 
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, call
 from minigrad.backends import get_array_module
+from minigrad.nn import composed
+from minigrad.ops import Sigmoid
 
 
-def sigmoid(xp, x):
-    """1 / (1 + exp(-x)) without overflow: exp of -|x| only (see ops.elementwise.Sigmoid)."""
-    exp_minus_abs = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + exp_minus_abs), exp_minus_abs / (1 + exp_minus_abs))
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow (ops.elementwise.Sigmoid), on arrays or, in a backward that records its
+    graph, on Tensors with Sigmoid's own derivative."""
+    return call(Sigmoid, x)
 
 
 def erf(x):
-    """The error function on any backend: SciPy's ufunc on the host (and the strict backend), CuPy's on the GPU."""
-    if get_array_module(x).__name__ == "cupy":
-        from cupyx.scipy.special import erf as device_erf
-        return device_erf(x)
-    from scipy.special import erf as host_erf
-    return host_erf(x)
+    """The error function, on arrays or, in a backward that records its graph, on Tensors (see Erf)."""
+    return call(Erf, x)
+
+
+class Erf(Function):
+    """y = erf(x) = (2 / sqrt(pi)) int_0^x exp(-t^2) dt.    dy/dx = (2 / sqrt(pi)) exp(-x^2).
+
+    SciPy's ufunc on the host (and the strict backend), CuPy's on the GPU.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        if get_array_module(x).__name__ == "cupy":
+            from cupyx.scipy.special import erf as device_erf
+            return device_erf(x)
+        from scipy.special import erf as host_erf
+        return host_erf(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * (2 / math.sqrt(math.pi)) * get_array_module(x).exp(-x * x)
 
 
 class Gelu(Function):
@@ -65,10 +84,11 @@ class Gelu(Function):
 class Silu(Function):
     """y = x sigmoid(x).    dy/dx = s (1 + x (1 - s))."""
 
+    twin = staticmethod(lambda *arguments: composed.silu(*arguments))
+
     @staticmethod
     def forward(ctx, x):
-        xp = get_array_module(x)
-        s = sigmoid(xp, x)
+        s = sigmoid(x)
         ctx.save_for_backward(x, s)
         return x * s
 
@@ -121,16 +141,16 @@ class Softplus(Function):
         xp = get_array_module(x)
         scaled = beta * x
         linear = scaled > threshold
-        ctx.save_for_backward(scaled, linear)
+        ctx.save_for_backward(x, linear)
+        ctx.beta = beta
         # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)): no overflow for large z
         smooth = (xp.maximum(scaled, 0) + xp.log1p(xp.exp(-xp.abs(scaled)))) / beta
         return xp.where(linear, x, smooth)
 
     @staticmethod
     def backward(ctx, grad_output):
-        scaled, linear = ctx.saved_tensors
-        xp = get_array_module(scaled)
-        return grad_output * xp.where(linear, 1, sigmoid(xp, scaled)), None, None
+        x, linear = ctx.saved_tensors
+        return grad_output * get_array_module(x).where(linear, 1, sigmoid(ctx.beta * x)), None, None
 
 
 class LogSigmoid(Function):
@@ -145,4 +165,4 @@ class LogSigmoid(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return grad_output * sigmoid(get_array_module(x), -x)
+        return grad_output * sigmoid(-x)

@@ -26,6 +26,7 @@ return_indices gives k* as a position of the unpadded input, h W + w (:func:`max
 """
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.backends import get_array_module
 from minigrad.nn.ops.conv import col2im, im2col
 
@@ -64,6 +65,10 @@ def _windows(xp, x, kernel_size, stride, sides, dilation):
 class MaxPool2d(Function):
     """y = the maximum of each (KH, KW) window, taps `dilation` apart, moved by `stride`, over x padded with -inf:
     `padding` (rows, columns) on every side and `overhang` more at the bottom and right."""
+
+    # an overhang comes only from ceil_mode, and the twin works it out again from ceil_mode as the functional did
+    twin = staticmethod(lambda x, kernel_size, stride, padding, overhang, dilation: composed.max_pool2d(
+        x, kernel_size, stride, padding, dilation, ceil_mode=any(overhang)))
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, overhang, dilation):
@@ -107,6 +112,10 @@ def max_pool2d_indices(x, kernel_size, stride, padding, overhang, dilation):
 class AvgPool2d(Function):
     """y = the mean of each (KH, KW) window, moved by `stride`, over x padded with zeros: `padding` (rows,
     columns) on every side and `overhang` more at the bottom and right; the divisor as PyTorch's (above)."""
+
+    twin = staticmethod(lambda x, kernel_size, stride, padding, overhang, count_include_pad, divisor_override:
+                        composed.avg_pool2d(x, kernel_size, stride, padding, any(overhang), count_include_pad,
+                                            divisor_override))
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, overhang, count_include_pad, divisor_override):

@@ -33,6 +33,7 @@ same forward written with primitive ops, the reference this op is tested against
 import numpy
 
 from minigrad.autograd.function import Function
+from minigrad.nn import composed
 from minigrad.nn.ops.layer_norm import as_rows
 
 
@@ -49,6 +50,9 @@ class RMSNorm(Function):
     is viewed as rows of m = prod(normalized shape) numbers, one row per example: means along axis 1, the
     weight's gradient summed along axis 0.
     """
+
+    twin = staticmethod(lambda x, weight, normalized_ndim, eps: composed.rms_norm(
+        x, x.shape[x.ndim - normalized_ndim:], weight, eps))
 
     @staticmethod
     def forward(ctx, x, weight, normalized_ndim, eps):
