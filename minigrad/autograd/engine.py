@@ -112,10 +112,13 @@ def run_backward(root, grad_root, retain_graph):
             node._release()
 
 
-def count_children(root_node):
-    """For each node reachable from `root_node` (by id), how many of its children (consumers) are in the graph."""
-    children = {id(root_node): 0}
-    stack = [root_node]
+def count_children(*root_nodes):
+    """For each node reachable from the roots (by id), how many of its children (consumers) are in the graph.
+
+    One root for ``backward()``; ``autograd.grad`` passes several, and a root may also be another one's ancestor.
+    """
+    children = {id(node): 0 for node in root_nodes}
+    stack = list(root_nodes)
     while stack:
         node = stack.pop()
         for parent in node._parents:

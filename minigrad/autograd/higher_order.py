@@ -126,7 +126,7 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
     for node in root_nodes:
         if node._released:
             node.saved_tensors  # raises the retain_graph error
-    children = _count_children(root_nodes)
+    children = engine.count_children(*root_nodes)
     needed = None if targets is None else _leading_to(root_nodes, leaf_targets, node_targets)
     ready = [node for node in root_nodes if children[id(node)] == 0]
     while ready:
@@ -162,23 +162,6 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
         if not retain_graph:
             node._release()
     return found
-
-
-def _count_children(root_nodes):
-    """engine.count_children for several roots at once (a root may also be another root's ancestor)."""
-    children = {id(node): 0 for node in root_nodes}
-    stack = list(root_nodes)
-    while stack:
-        node = stack.pop()
-        for parent in node._parents:
-            if type(parent) is Context:
-                key = id(parent)
-                if key in children:
-                    children[key] += 1
-                else:
-                    children[key] = 1
-                    stack.append(parent)
-    return children
 
 
 def _leading_to(root_nodes, leaf_targets, node_targets):
