@@ -27,3 +27,17 @@ def assert_close(actual, expected, atol=1e-10, rtol=0.0, what=""):
     actual, expected = host(actual), host(expected)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != expected {expected.shape}"
     numpy.testing.assert_allclose(actual, expected, atol=atol, rtol=rtol, err_msg=what)
+
+
+class Cube(minigrad.Function):
+    """The README's example op, unchanged: y = x^3, its backward written with operators (so twice differentiable)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * grad_output

@@ -11,25 +11,13 @@ import pytest
 
 import minigrad
 from minigrad.autograd import grad
-from tests.helpers import assert_close
+from tests.helpers import Cube, assert_close
 
 torch = pytest.importorskip("torch")
 
 
 def leaf(values):
     return minigrad.tensor(values, dtype="float64", requires_grad=True)
-
-
-class Cube(minigrad.Function):  # the README's example, unchanged
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * grad_output
 
 
 def test_the_readme_cube_is_twice_and_three_times_differentiable(backend):

@@ -13,7 +13,7 @@ import numpy
 import pytest
 
 import minigrad
-from tests.helpers import assert_close, host
+from tests.helpers import Cube, assert_close, host
 
 
 def leaf(values, dtype="float64"):
@@ -350,18 +350,6 @@ def test_without_detect_anomaly_nan_passes_silently():
 
 
 # --- the Function API: what a student's op gets told when it is wrong ------------------------------------------------
-
-class Cube(minigrad.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * grad_output
-
 
 def test_the_readme_cube_example(backend):
     t = minigrad.tensor([1.0, -2.0, 0.5], dtype="float64", requires_grad=True)
