@@ -349,6 +349,27 @@ def test_float32_large_mean_layer_norm_backward_matches_float64(build, monkeypat
     assert numpy.abs(compiled - plain).max() < 1e-5 * numpy.abs(plain).max()
 
 
+def test_float32_dgamma_and_dbeta_of_a_tall_array_keep_their_digits(build, monkeypatch):
+    """65536 rows summed into one dL/dgamma and dL/dbeta per feature: a float32 running sum would lose about a
+    digit every few thousand rows, so the compiled backward sums only blocks of rows in float32 and the blocks in
+    float64 (within 1e-6 of the float64 plain class here; a single float32 sum per chunk misses that)."""
+    monkeypatch.setattr(kernels, "ENABLED", True)
+    rng = numpy.random.default_rng(2)
+    x = rng.standard_normal((65536, 8)).astype(numpy.float32)
+    dy = (0.3 + rng.standard_normal(x.shape)).astype(numpy.float32)
+    weight = (1 + 0.1 * rng.standard_normal(8)).astype(numpy.float32)
+    results = []
+    for dtype in (numpy.float32, numpy.float64):
+        leaves = [minigrad.tensor(a.astype(dtype), backend="numpy", requires_grad=True) for a in (x, weight, weight)]
+        output = F.layer_norm(leaves[0], 8, leaves[1], leaves[2])
+        assert output.grad_fn.name.startswith("Numba") == (dtype == numpy.float32)
+        output.backward(minigrad.tensor(dy.astype(dtype), backend="numpy"))
+        results.append([leaf.grad.numpy().astype(numpy.float64) for leaf in leaves[1:]])
+        monkeypatch.setattr(minigrad.fast_path, "_enabled", False)  # the float64 reference: the plain class
+    for compiled, plain in zip(*results):
+        assert numpy.abs(compiled - plain).max() < 1e-6 * numpy.abs(plain).max()
+
+
 def test_a_constant_row_with_eps_zero_gives_nan_as_numpy_does(build, monkeypatch):
     """0/0 in the compiled loop is a NaN, as in NumPy, and not a Python ZeroDivisionError."""
     x = minigrad.tensor(numpy.zeros((3, 4)), backend="numpy")

@@ -12,13 +12,17 @@ memory (blocking the rows keeps the intermediates in cache, but every pass still
 a Python-level call per block). A loop over one row does the whole formula while the row sits in the L1 cache,
 so main memory sees only the reads of x (and dy) and the writes of the results, about the bandwidth bound.
 
-Accuracy: every sum is accumulated in float64, and the variance is the two-pass mean of (x - mu)^2 with mu in
-float64. For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the spread, so no
+Accuracy: the statistics of forward are accumulated in float64, and the variance is the two-pass mean of
+(x - mu)^2 with mu in float64. For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the spread, so no
 correction pass is needed (the NumPy formulas, which sum in the data's dtype, need their corrected two-pass).
 
 Arithmetic in the data's dtype (the LayerNorm loops): the per-element work (x - mu, times r, times gamma, dy times
-xhat, dL/dx) is done in x's dtype, and only the running sums are float64. For float32 data that doubles the
-elements per vector instruction and drops a conversion per element; the per-element results are float32 anyway.
+xhat, dL/dx) is done in x's dtype, and only forward's statistics are summed in float64. For float32 data that
+doubles the elements per vector instruction and drops a conversion per element; the per-element results are
+float32 anyway. Backward's sums (over a row for mean(g) and mean(g xhat), over blocks of 32 rows for dgamma and
+dbeta) are in x's dtype as well, as the plain class's and PyTorch's are, and only the blocks are added in float64,
+so that a tall array's dgamma does not lose digits with every row; its terms are gradients, not x, so no large
+mean of x cancels in them.
 The one step where float32 would lose accuracy is x - mu for data whose mean float32 cannot hold to within its
 spread (mean 1e4, std 1e-2): mu is kept as two float32 numbers, high + low, and x - mu is (x - high) - low, where
 x - high is exact for x near the mean (see _split_center). The compiler's reassociation freedom (below) does not
@@ -299,28 +303,43 @@ def layer_norm_forward(x, weight, bias, eps, mean, inv_std, output):
     parallel_for(_layer_norm_forward, chunk_count(x.size), x, weight, bias, eps, mean, inv_std, output)
 
 
+# Rows of LayerNorm's backward whose dL/dgamma and dL/dbeta terms are summed in x's dtype before they are added
+# to the chunk's float64 partial sums (see _layer_norm_backward).
+BACKWARD_ROWS_PER_BLOCK = 32
+
+
 @_jit
 def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partials, chunk, chunks):
     rows, m = x.shape
     start, stop = _chunk_range(rows, chunk, chunks)
     partial_weight, partial_bias = partials[0, chunk], partials[1, chunk]
-    for i in range(start, stop):
-        mu_high, mu_low = _split_center(x, mean[i])
-        r = x.dtype.type(inv_std[i])
-        sum_g = 0.0  # float64 accumulators of x-dtype terms
-        sum_g_xhat = 0.0
+    # dgamma and dbeta over a block of rows, in x's dtype: a float64 row of partials updated for every element
+    # costs a conversion and a float64 operation each, most of this kernel's time for float32 data
+    block_weight, block_bias = np.zeros(m, x.dtype), np.zeros(m, x.dtype)
+    count_m = x.dtype.type(m)
+    for block_start in range(start, stop, BACKWARD_ROWS_PER_BLOCK):
+        for i in range(block_start, min(stop, block_start + BACKWARD_ROWS_PER_BLOCK)):
+            mu_high, mu_low = _split_center(x, mean[i])
+            r = x.dtype.type(inv_std[i])
+            sum_g = x.dtype.type(0.0)  # the row's sums in x's dtype too, as in the plain class
+            sum_g_xhat = x.dtype.type(0.0)
+            for j in range(m):
+                dy = grad_output[i, j]
+                xhat = ((x[i, j] - mu_high) - mu_low) * r
+                block_weight[j] += dy * xhat
+                block_bias[j] += dy
+                g = dy * weight[j]
+                sum_g += g
+                sum_g_xhat += g * xhat
+            mean_g, mean_g_xhat = sum_g / count_m, sum_g_xhat / count_m
+            for j in range(m):
+                xhat = ((x[i, j] - mu_high) - mu_low) * r
+                grad_x[i, j] = r * (grad_output[i, j] * weight[j] - mean_g - xhat * mean_g_xhat)
         for j in range(m):
-            dy = grad_output[i, j]
-            xhat = ((x[i, j] - mu_high) - mu_low) * r
-            partial_weight[j] += dy * xhat
-            partial_bias[j] += dy
-            g = dy * weight[j]
-            sum_g += g
-            sum_g_xhat += g * xhat
-        mean_g, mean_g_xhat = x.dtype.type(sum_g / m), x.dtype.type(sum_g_xhat / m)
-        for j in range(m):
-            xhat = ((x[i, j] - mu_high) - mu_low) * r
-            grad_x[i, j] = r * (grad_output[i, j] * weight[j] - mean_g - xhat * mean_g_xhat)
+            partial_weight[j] += block_weight[j]
+            partial_bias[j] += block_bias[j]
+            block_weight[j] = 0.0
+            block_bias[j] = 0.0
 
 
 def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x):
@@ -328,8 +347,9 @@ def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x):
     into `grad_x`.
 
     The same pass over dy and x also gathers dL/dgamma = sum over rows of dL/dy xhat and dL/dbeta = sum over rows
-    of dL/dy (float64 partial sums per chunk of rows, added in order), returned as (dgamma, dbeta): two passes over
-    memory that NumPy would make separately."""
+    of dL/dy, returned as (dgamma, dbeta): two passes over memory that NumPy would make separately. They are summed
+    in x's dtype over blocks of BACKWARD_ROWS_PER_BLOCK rows, the blocks in float64 per chunk of rows, and the
+    chunks in order."""
     chunks = chunk_count(x.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
     partials = np.zeros((2, chunks, x.shape[1]))  # [0]: of dgamma, [1]: of dbeta (one allocation, for small calls)
     parallel_for(_layer_norm_backward, chunks, grad_output, weight, x, mean, inv_std, grad_x, partials)
