@@ -47,9 +47,13 @@ backward becomes a graph, and why:
   (a lambda, so that ``composed`` is looked up when the twin runs, not while the modules import each other).
 """
 
+import contextlib
+import threading
+
 from minigrad.autograd.function import Context, argument_name
 from minigrad.autograd.mode import check_finite, state
 from minigrad.backends import get_array_module
+from minigrad.fast_path import add_in_place
 from minigrad.tensor import Tensor
 
 
@@ -61,12 +65,18 @@ def run_backward(root, grad_root, retain_graph):
         return
     if root_node._released:
         root_node.saved_tensors  # raises the retain_graph error
+    shared = set()
+    with walking(shared):
+        _walk(root_node, grad_root, retain_graph, shared)
+
+
+def _walk(root_node, grad_root, retain_graph, shared):
     children = count_children(root_node)
     anomaly = state.anomaly
     pending = {id(root_node): grad_root}   # node -> dL/d(node's output), summed over the children seen so far
     ready = [root_node]                    # nodes whose children have all sent their share
     owned = {id(grad_root)}                # arrays that already have an owner: the caller's, or some leaf's .grad
-    shared = {id(grad_root)}               # of those, the ones the graph may still hold (see store_leaf_gradient)
+    shared.add(id(grad_root))              # of those, the ones the graph may still hold (see store_leaf_gradient)
     while ready:
         node = ready.pop()
         grad_output = pending.pop(id(node), None)
@@ -154,6 +164,59 @@ def store_leaf_gradient(leaf, grad, owned, shared):
         shared.add(id(leaf.grad.data))
 
 
+# --- a fused backward that adds into .grad itself ------------------------------------------------------------------
+
+class _AddedIntoGrad:
+    """The type of ADDED_INTO_GRAD."""
+
+    def __repr__(self):
+        return "ADDED_INTO_GRAD"
+
+
+ADDED_INTO_GRAD = _AddedIntoGrad()
+
+class _Running(threading.local):
+    shared = None  # the `shared` set of the backward() this thread is running (see store_leaf_gradient), or None
+
+
+_running = _Running()
+
+
+@contextlib.contextmanager
+def walking(shared):
+    """Within: this thread runs a backward whose `shared` set is this (None: a walk that does not accumulate into
+    ``.grad``, such as autograd.grad's)."""
+    outer, _running.shared = _running.shared, shared
+    try:
+        yield
+    finally:
+        _running.shared = outer
+
+
+def grad_to_add_into(ctx, index):
+    """For a fast subclass's backward: the array of ``.grad`` that it may add its gradient for argument `index` into
+    itself, returning ADDED_INTO_GRAD in place of that gradient; None where it must return the gradient.
+
+    A large layer's backward writes dL/dx into a new array, and the engine then adds that array into ``x.grad``
+    (gradients accumulating over several backward calls): two passes over memory, which one loop computing
+    ``grad += dL/dx`` makes in one. The engine allows it exactly where it would add in place itself: the argument
+    is a leaf that requires a gradient, its ``.grad`` is an array of its own of the leaf's shape and dtype
+    (see _adds_in_place), and this backward has not handed that array to the graph (store_leaf_gradient's
+    `shared`); and only in ``backward()`` (not ``autograd.grad``, which returns gradients) without anomaly
+    detection (which checks each gradient). Nothing else changes: the sum is the same, into the same array.
+    """
+    shared = _running.shared
+    if shared is None or state.anomaly:
+        return None
+    leaf = ctx._parents[index]
+    if type(leaf) is Context or leaf is None or leaf.grad is None:
+        return None
+    array = leaf.grad.data
+    if type(array) is not type(leaf.data) or id(array) in shared:
+        return None
+    return array if _adds_in_place(array, leaf.data) else None
+
+
 def _store_retained_gradient(node, grad_output):
     """``retain_grad()`` on a non-leaf: its ``.grad`` gets a copy of the gradient of the node's output."""
     tensor = node._retained()
@@ -167,7 +230,7 @@ def _accumulate(tensor, grad, copy, in_place=False):
     if tensor.grad is None:
         tensor.grad = Tensor._make(grad.copy() if copy else grad)
     elif in_place and _adds_in_place(tensor.grad.data, grad):
-        tensor.grad.data += grad
+        add_in_place(tensor.grad.data, grad)  # tensor.grad.data += grad, on several cores for a large array
     else:
         tensor.grad = Tensor._make(_add(tensor.grad.data, grad))
 
@@ -198,7 +261,10 @@ def _as_gradient_tuple(node, grads):
 
 
 def _checked_gradient(node, index, grad, grad_output, shape, dtype):
-    """The slow path of the gradient check: convert what can be converted, explain what cannot."""
+    """The slow path of the gradient check: convert what can be converted, explain what cannot (and None for a
+    gradient a fused backward added into the leaf's .grad itself: see grad_to_add_into)."""
+    if grad is ADDED_INTO_GRAD and type(node._parents[index]) is Tensor:
+        return None
     grad = _as_gradient_array(grad, grad_output, node._function, index)
     if grad.shape != shape:
         raise RuntimeError(

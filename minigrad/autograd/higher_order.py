@@ -100,6 +100,11 @@ def _is_root(gradient, root_grads):
 def _run(roots, root_grads, retain_graph, create_graph, targets):
     """The engine's walk (see engine.run_backward) from several roots; with `targets`, the gradients of those
     Tensors are returned and only the nodes that lead to them run; without, leaves accumulate ``.grad``."""
+    with engine.walking(None):  # gradients go through `arrive`, never straight into a .grad
+        return _walk(roots, root_grads, retain_graph, create_graph, targets)
+
+
+def _walk(roots, root_grads, retain_graph, create_graph, targets):
     step = _graph_step if create_graph else _array_step
     add = _add_tensors if create_graph else engine._add
     leaf_targets, node_targets = {}, {}

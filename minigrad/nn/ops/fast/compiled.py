@@ -2,13 +2,18 @@
 
 Even blocked, NumPy makes about ten passes over memory where a compiled loop makes two, and on a small array (an
 RNN step's 32x128) the cost is its 25 or so NumPy calls rather than memory. These classes hand the same formulas,
-written as plain loops over each row or channel, to :mod:`minigrad.nn.ops.fast.kernels`, with every sum in
-float64. They run on NumPy float32 and float64 arrays when numba is installed (``pip install minigrad[fast]``)
-and ``MINIGRAD_NUMBA`` is not "0".
+written as plain loops over each row or channel, to :mod:`minigrad.nn.ops.fast.kernels` (which says how each
+sum is accumulated). They run on NumPy float32 and float64 arrays when numba is installed (``pip install
+minigrad[fast]``) and ``MINIGRAD_NUMBA`` is not "0".
 
 What they save differs from the plain classes: x and the float64 mean and 1/std (one number per row or channel)
 instead of xhat, and backward recomputes xhat = (x - mu) r from them, as PyTorch does. Forward then writes y
 alone, and the call needs one x-sized array less: at 4096x1024 float32, 16 MiB.
+
+Gradient accumulation: where x is a leaf whose ``.grad`` holds a gradient from an earlier backward, backward
+adds dL/dx into that array in the loop that computes it, where the engine would add a new dL/dx array into it
+afterwards (:func:`minigrad.autograd.engine.grad_to_add_into` says when that is allowed): one pass over memory
+less, and no dL/dx array at all.
 
 Backward falls back to the plain class's formula if the arrays it receives do not suit the kernels (another
 dtype or array type than forward's), so a node chosen for its forward never fails in backward.
@@ -16,6 +21,9 @@ dtype or array type than forward's), so a node chosen for its forward never fail
 
 import types
 
+import numpy
+
+from minigrad.autograd.engine import ADDED_INTO_GRAD, grad_to_add_into
 from minigrad.backends import get_array_module
 from minigrad.nn.ops.batch_norm import BatchNorm, channel_axes, update_running_statistics
 from minigrad.nn.ops.fast import kernels
@@ -25,6 +33,18 @@ from minigrad.nn.ops.layer_norm import LayerNorm, as_rows
 def _present(*arrays):
     """The arrays that are not None (optional gain and shift)."""
     return [array for array in arrays if array is not None]
+
+
+def _grad_to_add_into(ctx, needs_x, *inputs):
+    """x's ``.grad`` array, where backward may add dL/dx into it in the same pass that computes it (the engine's
+    grad_to_add_into, for an input that is a leaf with a gradient from an earlier backward) and it is C-contiguous
+    and shares no memory with the arrays the kernel reads; else None, and dL/dx goes into a new array."""
+    target = grad_to_add_into(ctx, 0) if needs_x else None
+    if target is None or not target.flags.c_contiguous:
+        return None
+    if any(numpy.may_share_memory(target, array) for array in inputs):
+        return None
+    return target
 
 
 def _plain_context(ctx, normalized, inv_std, weight):
@@ -63,11 +83,14 @@ class NumbaLayerNorm(LayerNorm):
             return LayerNorm.backward(plain, grad_output)
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         xp = get_array_module(x_rows)
-        grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype)
+        grad_rows = xp.ascontiguousarray(grad_output.reshape(rows, m))
         weight_or_one = xp.ones(m, dtype=x_rows.dtype) if weight_row is None else weight_row
+        x_grad = _grad_to_add_into(ctx, needs_x, grad_rows, x_rows, weight_or_one)
+        grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype) if x_grad is None else x_grad
         grad_weight, grad_bias = kernels.layer_norm_backward(
-            xp.ascontiguousarray(grad_output.reshape(rows, m)), weight_or_one, x_rows, mean, inv_std,
-            grad_x.reshape(rows, m))
+            grad_rows, weight_or_one, x_rows, mean, inv_std, grad_x.reshape(rows, m), accumulate=x_grad is not None)
+        if x_grad is not None:
+            grad_x = ADDED_INTO_GRAD
         return (grad_x if needs_x else None,
                 grad_weight.astype(x_rows.dtype).reshape(ctx.parameter_shape) if needs_weight else None,
                 grad_bias.astype(x_rows.dtype).reshape(ctx.parameter_shape) if needs_bias else None,
@@ -123,9 +146,13 @@ class NumbaBatchNorm(BatchNorm):
             scale = inv_std if weight is None else weight * inv_std  # gamma r, float64
             if ctx.use_batch_statistics:
                 count = x_ncl.size // channels
-                grad_x = xp.empty(grad_output.shape, dtype=dtype)
+                x_grad = _grad_to_add_into(ctx, needs_x, grad_ncl, x_ncl)
+                grad_x = xp.empty(grad_output.shape, dtype=dtype) if x_grad is None else x_grad
                 kernels.batch_norm_backward(grad_ncl, x_ncl, mean, inv_std, scale, sum_grad / count,
-                                            sum_grad_normalized / count, grad_x.reshape(x_ncl.shape))
+                                            sum_grad_normalized / count, grad_x.reshape(x_ncl.shape),
+                                            accumulate=x_grad is not None)
+                if x_grad is not None:
+                    grad_x = ADDED_INTO_GRAD
             else:
                 per_channel = (1, channels) + (1,) * (grad_output.ndim - 2)
                 grad_x = grad_output * scale.astype(dtype).reshape(per_channel)

@@ -104,6 +104,7 @@ PARALLEL_MIN_ELEMENTS = 1 << 18
 ELEMENTS_PER_CHUNK = 1 << 16
 MAX_CHUNKS = 64
 MAX_CHUNKS_WITH_PARTIAL_SUMS = 16
+ADD_MAX_CHUNKS = 16  # add_in_place's chunks: NumPy additions called from Python, not compiled loops
 
 
 def runs_in_parallel(size):
@@ -273,6 +274,19 @@ def parallel_for(kernel, chunks, *arguments):
             future.result()
 
 
+def add_in_place(target, addend):
+    """target += addend for C-contiguous NumPy arrays of one shape and dtype, in chunks of elements on the pool
+    (each chunk one NumPy addition, which runs without the GIL); for minigrad.fast_path.add_in_place. Fewer, larger
+    chunks than a kernel's: each costs a few microseconds of Python around an addition that takes a few tens."""
+    parallel_for(_add_chunk, chunk_count(target.size, ADD_MAX_CHUNKS), target.reshape(-1), addend.reshape(-1))
+
+
+def _add_chunk(target, addend, chunk, chunks):
+    start, stop = _chunk_range(target.size, chunk, chunks)
+    part = target[start:stop]
+    np.add(part, addend[start:stop], out=part)
+
+
 # --- LayerNorm: x as (rows, m), one group per row ------------------------------------------------------------------
 
 @_jit
@@ -309,7 +323,7 @@ BACKWARD_ROWS_PER_BLOCK = 32
 
 
 @_jit
-def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partials, chunk, chunks):
+def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, accumulate, partials, chunk, chunks):
     rows, m = x.shape
     start, stop = _chunk_range(rows, chunk, chunks)
     partial_weight, partial_bias = partials[0, chunk], partials[1, chunk]
@@ -334,7 +348,11 @@ def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partials
             mean_g, mean_g_xhat = sum_g / count_m, sum_g_xhat / count_m
             for j in range(m):
                 xhat = ((x[i, j] - mu_high) - mu_low) * r
-                grad_x[i, j] = r * (grad_output[i, j] * weight[j] - mean_g - xhat * mean_g_xhat)
+                value = r * (grad_output[i, j] * weight[j] - mean_g - xhat * mean_g_xhat)
+                if accumulate:  # the same for the whole loop: the compiler makes two loops of it
+                    grad_x[i, j] += value
+                else:
+                    grad_x[i, j] = value
         for j in range(m):
             partial_weight[j] += block_weight[j]
             partial_bias[j] += block_bias[j]
@@ -342,9 +360,9 @@ def _layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, partials
             block_bias[j] = 0.0
 
 
-def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x):
+def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x, accumulate=False):
     """Per row, with xhat = (x - mu) r recomputed and g = dL/dy * gamma: dL/dx = r (g - mean(g) - xhat mean(g xhat)),
-    into `grad_x`.
+    into `grad_x` (added to it with `accumulate`).
 
     The same pass over dy and x also gathers dL/dgamma = sum over rows of dL/dy xhat and dL/dbeta = sum over rows
     of dL/dy, returned as (dgamma, dbeta): two passes over memory that NumPy would make separately. They are summed
@@ -352,7 +370,7 @@ def layer_norm_backward(grad_output, weight, x, mean, inv_std, grad_x):
     chunks in order."""
     chunks = chunk_count(x.size, MAX_CHUNKS_WITH_PARTIAL_SUMS)
     partials = np.zeros((2, chunks, x.shape[1]))  # [0]: of dgamma, [1]: of dbeta (one allocation, for small calls)
-    parallel_for(_layer_norm_backward, chunks, grad_output, weight, x, mean, inv_std, grad_x, partials)
+    parallel_for(_layer_norm_backward, chunks, grad_output, weight, x, mean, inv_std, grad_x, accumulate, partials)
     return _sum_rows_in_order(partials[0]), _sum_rows_in_order(partials[1])
 
 
@@ -478,23 +496,32 @@ def batch_norm_normalize(x, mean, inv_std, weight, bias, output):
 
 
 @_jit
-def _batch_norm_backward(grad_output, x, mean, inv_std, scale, mean_grad, mean_grad_xhat, grad_x, chunk, chunks):
+def _batch_norm_backward(grad_output, x, mean, inv_std, scale, mean_grad, mean_grad_xhat, grad_x, accumulate,
+                         chunk, chunks):
     n, channels, length = x.shape
     start, stop = _chunk_range(n, chunk, chunks)
     for i in range(start, stop):
         if length == 1:  # (N, C): the channel loop innermost, so it vectorizes
             for c in range(channels):
                 xhat = (x[i, c, 0] - mean[c]) * inv_std[c]
-                grad_x[i, c, 0] = scale[c] * (grad_output[i, c, 0] - mean_grad[c] - xhat * mean_grad_xhat[c])
+                value = scale[c] * (grad_output[i, c, 0] - mean_grad[c] - xhat * mean_grad_xhat[c])
+                if accumulate:  # the same for the whole loop: the compiler makes two loops of it
+                    grad_x[i, c, 0] += value
+                else:
+                    grad_x[i, c, 0] = value
         else:
             for c in range(channels):
                 mu, r, s, mg, mgx = mean[c], inv_std[c], scale[c], mean_grad[c], mean_grad_xhat[c]
                 for l in range(length):
-                    grad_x[i, c, l] = s * (grad_output[i, c, l] - mg - (x[i, c, l] - mu) * r * mgx)
+                    value = s * (grad_output[i, c, l] - mg - (x[i, c, l] - mu) * r * mgx)
+                    if accumulate:
+                        grad_x[i, c, l] += value
+                    else:
+                        grad_x[i, c, l] = value
 
 
-def batch_norm_backward(grad_output, x, mean, inv_std, scale, mean_grad, mean_grad_xhat, grad_x):
+def batch_norm_backward(grad_output, x, mean, inv_std, scale, mean_grad, mean_grad_xhat, grad_x, accumulate=False):
     """dL/dx = gamma r (dL/dy - mean(dL/dy) - xhat mean(dL/dy xhat)), with scale = gamma r and xhat = (x - mu) r
-    recomputed, into `grad_x`."""
+    recomputed, into `grad_x` (added to it with `accumulate`)."""
     parallel_for(_batch_norm_backward, chunk_count(x.size), grad_output, x, mean, inv_std, scale, mean_grad,
-                 mean_grad_xhat, grad_x)
+                 mean_grad_xhat, grad_x, accumulate)
