@@ -370,6 +370,28 @@ def test_float32_dgamma_and_dbeta_of_a_tall_array_keep_their_digits(build, monke
         assert numpy.abs(compiled - plain).max() < 1e-6 * numpy.abs(plain).max()
 
 
+@pytest.mark.parametrize("first_row", ["typical", "far out"])
+def test_batch_norm_statistics_in_one_pass_keep_float64_digits(build, monkeypatch, first_row):
+    """The compiled statistics sum x - p and (x - p)^2 with p the first row; a first row 1e7 standard deviations
+    away (here 4095 variances: 1e-11 of the variance lost) takes the two-pass variance instead (the running variance
+    and the output within 1e-12 of the plain class either way)."""
+    monkeypatch.setattr(kernels, "ENABLED", True)
+    rng = numpy.random.default_rng(4)
+    x = 3.0 + rng.standard_normal((4096, 2))
+    if first_row == "far out":
+        x[0] = 1e7
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(minigrad.fast_path, "_enabled", fast)
+        running_mean, running_var = minigrad.zeros(2, dtype=minigrad.float64), minigrad.ones(2, dtype=minigrad.float64)
+        output = F.batch_norm(minigrad.tensor(x, backend="numpy"), running_mean, running_var, training=True,
+                              momentum=1.0)
+        assert output.grad_fn is None or output.grad_fn.name.startswith("Numba") == fast
+        results.append([output.numpy(), running_mean.numpy(), running_var.numpy()])
+    for actual, expected in zip(*results):
+        assert_close(actual, expected, atol=1e-12, rtol=1e-12)
+
+
 def test_a_constant_row_with_eps_zero_gives_nan_as_numpy_does(build, monkeypatch):
     """0/0 in the compiled loop is a NaN, as in NumPy, and not a Python ZeroDivisionError."""
     x = minigrad.tensor(numpy.zeros((3, 4)), backend="numpy")
