@@ -28,6 +28,10 @@ from minigrad.functions import bmm, dot, einsum, mv, outer, tensordot
 from minigrad.denormals import get_flush_denormal, set_flush_denormal
 from minigrad.fast_path import fast_kernels_enabled, set_fast_kernels
 from minigrad.random import manual_seed
+from minigrad import heap as _heap
+
+if _heap.enabled_by_environment():
+    _heap.keep_freed_memory()  # a training step reuses the memory the last one freed (see minigrad/heap.py)
 
 __version__ = "0.1.0"
 
