@@ -65,8 +65,10 @@ def limit_threads(count):
     return threadpool_limits(limits=count)
 
 
-def run(quick=False, memory=True, only=None, scaling=False, threads=None):
-    repeats = 5 if quick else 15
+def run(quick=False, memory=True, only=None, scaling=False, threads=None, repeats=None):
+    """Every case (or those `only` names), each timed over `repeats` interleaved repetitions (a third as many
+    for the slow training steps; default 15, or 5 with `quick`)."""
+    repeats = repeats or (5 if quick else 15)
     counters_at_start = cpu_time_counters()
     bandwidth = workloads.memory_bandwidth_bytes_per_second()
     cases = workloads.all_cases(quick)
@@ -105,6 +107,7 @@ def run(quick=False, memory=True, only=None, scaling=False, threads=None):
     machine["threads"] = threads or "all cores"
     machine["load_average"] = os.getloadavg()[0]
     machine["steal_fraction"] = steal_fraction(counters_at_start, cpu_time_counters())
+    machine["repeats"] = repeats
     return {"machine": machine, "copy_bandwidth_GBps": bandwidth / 1e9, "rows": rows}
 
 
@@ -127,7 +130,8 @@ def markdown(report):
     machine = report["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
     lines = [f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['system']}; {versions}; "
-             f"{machine['date']}. Threads per engine: {machine.get('threads', 'all cores')}; load average at the "
+             f"{machine['date']}. Threads per engine: {machine.get('threads', 'all cores')}; "
+             f"{machine.get('repeats', 15)} interleaved repetitions per case; load average at the "
              f"end of the run {machine.get('load_average', float('nan')):.2f}{_steal_text(machine)}. Copy "
              f"bandwidth (main memory) {report['copy_bandwidth_GBps']:.1f} GB/s.", "",
              "| workload | size | engine | median time | minigrad / engine | peak memory | of bandwidth bound "
@@ -183,6 +187,8 @@ def main(argv=None):
     parser.add_argument("--scaling", action="store_true", help="also time LayerNorm over sizes and the RNN over T")
     parser.add_argument("--only", help="run only cases whose id contains this text (or one of several, comma-separated)")
     parser.add_argument("--threads", type=int, help="limit every engine to this many threads (default: all cores)")
+    parser.add_argument("--repeats", type=int, help="interleaved repetitions per case (default 15; the training "
+                        "steps take a third as many): more for a steadier median on a noisy machine")
     parser.add_argument("--json", help="write the report as JSON here")
     parser.add_argument("--markdown", help="write the table as Markdown here")
     parser.add_argument("--plot", help="write a plot of time against size here (implies --scaling)")
@@ -190,7 +196,7 @@ def main(argv=None):
     if args.threads:
         limit_threads(args.threads)
     report = run(quick=args.quick, memory=not args.no_memory, only=args.only, scaling=args.scaling or bool(args.plot),
-                 threads=args.threads)
+                 threads=args.threads, repeats=args.repeats)
     table = markdown(report)
     print(table)
     if args.json:
