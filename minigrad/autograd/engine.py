@@ -98,9 +98,11 @@ def _walk(root_node, grad_root, retain_graph, shared):
             is_node = type(parent) is Context
             if grad is not None:
                 # Every gradient must be an array of dL/dy's backend with the shape and dtype of its argument: one
-                # comparison each here, on the hot path; the slow path converts what it can or explains.
+                # comparison each here, on the hot path (a dtype is nearly always the same object, and `is` is
+                # quicker than NumPy's ==); the slow path converts what it can or explains.
                 shape, dtype = (parent._shape, parent._dtype) if is_node else (parent.data.shape, parent.data.dtype)
-                if type(grad) is not type(grad_output) or grad.shape != shape or grad.dtype != dtype:
+                if (type(grad) is not type(grad_output) or grad.shape != shape
+                        or grad.dtype is not dtype and grad.dtype != dtype):
                     grad = _checked_gradient(node, index, grad, grad_output, shape, dtype)
                 if anomaly:
                     check_finite(grad, f"{node.name}.backward returned",
@@ -118,8 +120,9 @@ def _walk(root_node, grad_root, retain_graph, shared):
             children[key] = remaining
             if remaining == 0:
                 ready.append(parent)
-        if not retain_graph:
-            node._release()
+        if not retain_graph:  # free what forward saved (Context._release, inline: it runs once per node)
+            node.__dict__.clear()
+            node._released = True
 
 
 def count_children(*root_nodes):

@@ -122,7 +122,8 @@ class Function:
         This runs once per op call, so it is written for speed: one pass over the arguments, and the graph
         bookkeeping only when some argument requires a gradient.
         """
-        grad_enabled = mode.state.grad_enabled
+        state = mode.state
+        grad_enabled = state.grad_enabled
         raw_args = []
         parents = []           # per argument: its node, or the leaf Tensor itself, or None if no gradient flows to it
         needs_input_grad = []  # per argument: whether a gradient flows to it
@@ -156,7 +157,8 @@ class Function:
         if type(output) is not array_type:
             ctx._returned_id = id(output)  # a NumPy scalar, which forward may have saved as its output
             output = _as_output_array(cls, output, array_type, raw_args)
-        if mode.state.anomaly:
+        anomaly = state.anomaly
+        if anomaly:
             mode.check_finite(output, f"{cls.__name__}.forward produced", "in its output")
         if not builds_graph or output.dtype.kind not in "fc":  # integer and boolean results carry no gradient
             return Tensor._make(output)
@@ -169,7 +171,7 @@ class Function:
         if cls.twin is not None:
             ctx._arguments = raw_args
         ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be
-        if mode.state.anomaly:
+        if anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
         return Tensor._make(output, ctx)
 
