@@ -65,14 +65,19 @@ def run_backward(root, grad_root, retain_graph):
         return
     if root_node._released:
         root_node.saved_tensors  # raises the retain_graph error
-    shared = set()
-    with walking(shared):
-        _walk(root_node, grad_root, retain_graph, shared)
-
-
-def _walk(root_node, grad_root, retain_graph, shared):
-    children = count_children(root_node)
+    # A backward started inside another one on this thread (a Function's backward that calls backward) shares
+    # its `shared` set: an array the outer walk has handed to the graph must not be added into by the inner one.
+    outer = _running.shared
+    shared = set() if outer is None else outer
+    # Under anomaly detection every gradient is checked, so none may be added into .grad unseen (decided once
+    # for the walk, which reads the mode once)
     anomaly = state.anomaly
+    with walking(shared, adds_into_grad=not anomaly):
+        _walk(root_node, grad_root, retain_graph, shared, anomaly)
+
+
+def _walk(root_node, grad_root, retain_graph, shared, anomaly):
+    children = count_children(root_node)
     pending = {id(root_node): grad_root}   # node -> dL/d(node's output), summed over the children seen so far
     ready = [root_node]                    # nodes whose children have all sent their share
     owned = {id(grad_root)}                # arrays that already have an owner: the caller's, or some leaf's .grad
@@ -179,21 +184,23 @@ class _AddedIntoGrad:
 ADDED_INTO_GRAD = _AddedIntoGrad()
 
 class _Running(threading.local):
-    shared = None  # the `shared` set of the backward() this thread is running (see store_leaf_gradient), or None
+    shared = None           # the `shared` set of the backward() this thread is running (see store_leaf_gradient)
+    adds_into_grad = False  # whether its ops may add into .grad themselves (see grad_to_add_into)
 
 
 _running = _Running()
 
 
 @contextlib.contextmanager
-def walking(shared):
-    """Within: this thread runs a backward whose `shared` set is this (None: a walk that does not accumulate into
-    ``.grad``, such as autograd.grad's)."""
-    outer, _running.shared = _running.shared, shared
+def walking(shared, adds_into_grad):
+    """Within: this thread runs a walk whose `shared` set is this, and whose fused ops may add into ``.grad``
+    (False for a walk that returns gradients, such as autograd.grad's, and under anomaly detection)."""
+    outer = _running.shared, _running.adds_into_grad
+    _running.shared, _running.adds_into_grad = shared, adds_into_grad
     try:
         yield
     finally:
-        _running.shared = outer
+        _running.shared, _running.adds_into_grad = outer
 
 
 def grad_to_add_into(ctx, index):
@@ -206,10 +213,11 @@ def grad_to_add_into(ctx, index):
     is a leaf that requires a gradient, its ``.grad`` is an array of its own of the leaf's shape and dtype
     (see _adds_in_place), and this backward has not handed that array to the graph (store_leaf_gradient's
     `shared`); and only in ``backward()`` (not ``autograd.grad``, which returns gradients) without anomaly
-    detection (which checks each gradient). Nothing else changes: the sum is the same, into the same array.
+    detection (which checks each gradient). The sum is the same to rounding (the loop may fuse the last
+    multiply and add), into the same array.
     """
     shared = _running.shared
-    if shared is None or state.anomaly:
+    if not _running.adds_into_grad:
         return None
     leaf = ctx._parents[index]
     if type(leaf) is Context or leaf is None or leaf.grad is None:
@@ -266,7 +274,7 @@ def _as_gradient_tuple(node, grads):
 def _checked_gradient(node, index, grad, grad_output, shape, dtype):
     """The slow path of the gradient check: convert what can be converted, explain what cannot (and None for a
     gradient a fused backward added into the leaf's .grad itself: see grad_to_add_into)."""
-    if grad is ADDED_INTO_GRAD and type(node._parents[index]) is Tensor:
+    if grad is ADDED_INTO_GRAD and isinstance(node._parents[index], Tensor):  # a leaf (a Parameter too)
         return None
     grad = _as_gradient_array(grad, grad_output, node._function, index)
     if grad.shape != shape:

@@ -100,7 +100,7 @@ def _is_root(gradient, root_grads):
 def _run(roots, root_grads, retain_graph, create_graph, targets):
     """The engine's walk (see engine.run_backward) from several roots; with `targets`, the gradients of those
     Tensors are returned and only the nodes that lead to them run; without, leaves accumulate ``.grad``."""
-    with engine.walking(None):  # gradients go through `arrive`, never straight into a .grad
+    with engine.walking(engine._running.shared, adds_into_grad=False):  # gradients go through `arrive`
         return _walk(roots, root_grads, retain_graph, create_graph, targets)
 
 

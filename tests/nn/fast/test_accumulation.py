@@ -172,3 +172,72 @@ def test_add_in_place_is_plain_plus_equals_with_the_switch_off(monkeypatch):
     target = numpy.ones((4, 4))
     fast_path.add_in_place(target, numpy.ones((4, 4)))
     assert numpy.array_equal(target, numpy.full((4, 4), 2.0))
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_a_parameter_as_the_input_accumulates_like_any_leaf(layer):
+    """nn.Parameter is a Tensor subclass: the engine must take the fused op's ADDED_INTO_GRAD for it too."""
+    arrays, upstream = _arrays(numpy.float64)
+    results = []
+    for fast in (False, True):
+        minigrad.set_fast_kernels(fast)
+        x = minigrad.nn.Parameter(minigrad.tensor(arrays[0].copy(), backend="numpy"))
+        for gradient in upstream:
+            LAYERS[layer](x, None, None).backward(minigrad.tensor(gradient, backend="numpy"))
+        results.append(x.grad.numpy())
+    assert_close(results[1], results[0], atol=1e-12, rtol=1e-12)
+
+
+def test_anomaly_detection_ending_during_a_walk_changes_nothing_in_it(accumulate_calls):
+    """The mode is the process's: another thread's ``detect_anomaly()`` block may end while this backward runs.
+    The walk decides once, at its start, whether fused ops may add into .grad."""
+    from minigrad.autograd.function import Function
+    from minigrad.autograd.mode import state
+
+    class EndsAnomalyDetection(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a.copy()
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            state.anomaly = False  # what the end of another thread's detect_anomaly() block does
+            return grad_output
+
+    arrays, upstream = _arrays(numpy.float64)
+    x = minigrad.tensor(arrays[0], requires_grad=True, backend="numpy")
+    x.grad = minigrad.tensor(numpy.ones_like(arrays[0]))
+    with minigrad.detect_anomaly():
+        EndsAnomalyDetection.apply(LAYERS["layer_norm"](x, None, None)).backward(minigrad.tensor(upstream[0]))
+    assert accumulate_calls == [False]
+    minigrad.set_fast_kernels(False)
+    plain = minigrad.tensor(arrays[0], requires_grad=True, backend="numpy")
+    LAYERS["layer_norm"](plain, None, None).backward(minigrad.tensor(upstream[0]))
+    assert_close(x.grad.numpy(), 1 + plain.grad.numpy(), atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_backward_inside_a_backward_does_not_add_into_an_array_the_outer_one_holds(fast):
+    """In (Nested(x * 1) + x) * 2, x.grad takes over the array Add hands to x and to Nested's branch; Nested's
+    backward runs LN(x).backward(g0), which must not add into that array (the plain engine did, as the fused op
+    would): x.grad = 4 g + LN's dL/dx for g0, as PyTorch gives."""
+    from minigrad.autograd.function import Function
+    arrays, upstream = _arrays(numpy.float64)
+    minigrad.set_fast_kernels(fast)
+    x = minigrad.tensor(arrays[0], requires_grad=True, backend="numpy")
+
+    class Nested(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a.copy()
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            LAYERS["layer_norm"](x, None, None).backward(minigrad.tensor(upstream[1]))
+            return grad_output
+
+    ((Nested.apply(x * 1) + x) * 2).backward(minigrad.tensor(upstream[0]))
+    minigrad.set_fast_kernels(False)
+    alone = minigrad.tensor(arrays[0], requires_grad=True, backend="numpy")
+    LAYERS["layer_norm"](alone, None, None).backward(minigrad.tensor(upstream[1]))
+    assert_close(x.grad.numpy(), 4 * upstream[0] + alone.grad.numpy(), atol=1e-12, rtol=1e-12)
