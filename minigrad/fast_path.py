@@ -44,7 +44,8 @@ def add_in_place(target, addend):
     NumPy adds on one core. With the fast path on, two large C-contiguous NumPy arrays are added in slices by the
     compiled kernels' thread pool instead (:func:`minigrad.nn.ops.fast.kernels.add_in_place`; NumPy lets go of the
     GIL inside its loops, so the slices are added at the same time): the same additions, so the same result, bit
-    for bit. It is the one pass over memory left in a large layer's backward once its kernel is fused.
+    for bit. (The compiled LayerNorm and BatchNorm skip even this pass where they may: they add into ``.grad``
+    in their own loop, see :func:`minigrad.autograd.engine.grad_to_add_into`.)
     """
     if (_enabled and target.size >= PARALLEL_MIN_ELEMENTS and type(target) is numpy.ndarray
             and type(addend) is numpy.ndarray and target.flags.c_contiguous and addend.flags.c_contiguous):

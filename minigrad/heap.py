@@ -43,4 +43,5 @@ def keep_freed_memory():
 
 
 def enabled_by_environment():
+    """False when the environment variable MINIGRAD_KEEP_FREED_MEMORY is "0"."""
     return os.environ.get("MINIGRAD_KEEP_FREED_MEMORY", "1").strip() != "0"

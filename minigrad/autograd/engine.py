@@ -183,6 +183,7 @@ class _AddedIntoGrad:
 
 ADDED_INTO_GRAD = _AddedIntoGrad()
 
+
 class _Running(threading.local):
     shared = None           # the `shared` set of the backward() this thread is running (see store_leaf_gradient)
     adds_into_grad = False  # whether its ops may add into .grad themselves (see grad_to_add_into)

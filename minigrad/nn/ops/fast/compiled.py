@@ -85,11 +85,12 @@ class NumbaLayerNorm(LayerNorm):
         xp = get_array_module(x_rows)
         grad_rows = xp.ascontiguousarray(grad_output.reshape(rows, m))
         weight_or_one = xp.ones(m, dtype=x_rows.dtype) if weight_row is None else weight_row
-        x_grad = _grad_to_add_into(ctx, needs_x, grad_rows, x_rows, weight_or_one)
-        grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype) if x_grad is None else x_grad
+        accumulate_into = _grad_to_add_into(ctx, needs_x, grad_rows, x_rows, weight_or_one)
+        grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype) if accumulate_into is None else accumulate_into
         grad_weight, grad_bias = kernels.layer_norm_backward(
-            grad_rows, weight_or_one, x_rows, mean, inv_std, grad_x.reshape(rows, m), accumulate=x_grad is not None)
-        if x_grad is not None:
+            grad_rows, weight_or_one, x_rows, mean, inv_std, grad_x.reshape(rows, m),
+            accumulate=accumulate_into is not None)
+        if accumulate_into is not None:
             grad_x = ADDED_INTO_GRAD
         return (grad_x if needs_x else None,
                 grad_weight.astype(x_rows.dtype).reshape(ctx.parameter_shape) if needs_weight else None,
@@ -146,12 +147,12 @@ class NumbaBatchNorm(BatchNorm):
             scale = inv_std if weight is None else weight * inv_std  # gamma r, float64
             if ctx.use_batch_statistics:
                 count = x_ncl.size // channels
-                x_grad = _grad_to_add_into(ctx, needs_x, grad_ncl, x_ncl)
-                grad_x = xp.empty(grad_output.shape, dtype=dtype) if x_grad is None else x_grad
+                accumulate_into = _grad_to_add_into(ctx, needs_x, grad_ncl, x_ncl)
+                grad_x = xp.empty(grad_output.shape, dtype=dtype) if accumulate_into is None else accumulate_into
                 kernels.batch_norm_backward(grad_ncl, x_ncl, mean, inv_std, scale, sum_grad / count,
                                             sum_grad_normalized / count, grad_x.reshape(x_ncl.shape),
-                                            accumulate=x_grad is not None)
-                if x_grad is not None:
+                                            accumulate=accumulate_into is not None)
+                if accumulate_into is not None:
                     grad_x = ADDED_INTO_GRAD
             else:
                 per_channel = (1, channels) + (1,) * (grad_output.ndim - 2)
