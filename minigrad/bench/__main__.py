@@ -185,7 +185,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer repetitions; no memory measurement")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--scaling", action="store_true", help="also time LayerNorm over sizes and the RNN over T")
-    parser.add_argument("--only", help="run only cases whose id contains this text (or one of several, comma-separated)")
+    parser.add_argument("--only", help="run only cases whose id contains this text (or one of several, "
+                        "comma-separated)")
     parser.add_argument("--threads", type=int, help="limit every engine to this many threads (default: all cores)")
     parser.add_argument("--repeats", type=int, help="interleaved repetitions per case (default 15; the training "
                         "steps take a third as many): more for a steadier median on a noisy machine")

@@ -12,9 +12,12 @@ memory (blocking the rows keeps the intermediates in cache, but every pass still
 a Python-level call per block). A loop over one row does the whole formula while the row sits in the L1 cache,
 so main memory sees only the reads of x (and dy) and the writes of the results, about the bandwidth bound.
 
-Accuracy: the statistics of forward are accumulated in float64, and the variance is the two-pass mean of
-(x - mu)^2 with mu in float64. For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the spread, so no
-correction pass is needed (the NumPy formulas, which sum in the data's dtype, need their corrected two-pass).
+Accuracy: the statistics of forward are accumulated in float64: LayerNorm's variance is the two-pass mean of
+(x - mu)^2 with mu in float64 (the row is in L1, so the second pass costs no memory traffic), BatchNorm's a
+one-pass sum of squares about a shift, with the two-pass formula where the shift is far out (see
+batch_norm_statistics). For float32 data with mean 1e4 and std 1e-2 the float64 mean is exact to far below the
+spread, so no correction pass is needed (the NumPy formulas, which sum in the data's dtype, need their corrected
+two-pass).
 
 Arithmetic in the data's dtype (the LayerNorm loops): the per-element work (x - mu, times r, times gamma, dy times
 xhat, dL/dx) is done in x's dtype, and only forward's statistics are summed in float64. For float32 data that
