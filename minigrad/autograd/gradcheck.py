@@ -51,12 +51,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
     with ``raise_exception=False``). ``fast_mode=True`` checks one random direction through all inputs at once
     (two evaluations of `fn` instead of two per element), for large inputs.
     """
-    if isinstance(inputs, Tensor) or not isinstance(inputs, (tuple, list)):
-        inputs = (inputs,)
-    inputs = tuple(inputs)
-    checked = [i for i, value in enumerate(inputs) if isinstance(value, Tensor) and value.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires grad; pass at least one Tensor with requires_grad=True")
+    inputs, checked = _inputs_and_checked("gradcheck", inputs)
     for i in checked:
         if inputs[i].dtype != numpy.float64:
             raise TypeError(
@@ -71,6 +66,17 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
         return False
 
 
+def _inputs_and_checked(caller, inputs):
+    """`inputs` as a tuple (one Tensor may be passed alone), and the positions of those that require grad."""
+    if isinstance(inputs, Tensor) or not isinstance(inputs, (tuple, list)):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    checked = [i for i, value in enumerate(inputs) if isinstance(value, Tensor) and value.requires_grad]
+    if not checked:
+        raise ValueError(f"{caller}: no input requires grad; pass at least one Tensor with requires_grad=True")
+    return inputs, checked
+
+
 def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
     """Check the second derivatives of ``fn(*inputs)``: gradcheck of its first derivatives (derived above).
 
@@ -81,12 +87,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
     """
     from minigrad.autograd.higher_order import grad
 
-    if isinstance(inputs, Tensor) or not isinstance(inputs, (tuple, list)):
-        inputs = (inputs,)
-    inputs = tuple(inputs)
-    checked = [i for i, value in enumerate(inputs) if isinstance(value, Tensor) and value.requires_grad]
-    if not checked:
-        raise ValueError("gradgradcheck: no input requires grad; pass at least one Tensor with requires_grad=True")
+    inputs, checked = _inputs_and_checked("gradgradcheck", inputs)
     outputs = _outputs(fn(*inputs))
     _restore(fn, _snapshot(fn))
     rng = numpy.random.default_rng(seed + 1)
