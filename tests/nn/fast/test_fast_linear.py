@@ -60,3 +60,4 @@ def test_f_linear_picks_the_fast_class_for_numpy_float_arrays_only(monkeypatch):
     assert F.linear(leaf((2, 3), dtype="float64"), leaf((4, 3), dtype="float32")).grad_fn.name == "Linear"
     monkeypatch.setattr(minigrad.fast_path, "_enabled", False)
     assert F.linear(x, weight).grad_fn.name == "Linear"
+

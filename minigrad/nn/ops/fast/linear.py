@@ -1,4 +1,4 @@
-"""Linear with W^T handed to BLAS as a contiguous copy: small products stay on the calling thread.
+"""Linear with W^T handed to BLAS as a contiguous copy, and its backward kept out of the subnormal range.
 
 The plain class (:mod:`minigrad.nn.ops.linear`) computes ``x @ weight.T``. NumPy passes ``weight.T`` to BLAS as a
 transposed operand, and NumPy's OpenBLAS (0.3.31 on the machines measured) splits such a product over its threads
@@ -6,15 +6,19 @@ once M N K exceeds 262,144: a batch of 32 hidden states of 128 times a 128x128 r
 waits for a second thread. On a machine whose cores are busy with other programs, that thread may not run for a
 whole time slice, and every time step of an RNN waits for it (minigrad/bench/README.md has the measurements).
 With both operands row-major (``x @ W^T`` where W^T is a contiguous copy), OpenBLAS computes a product this small
-in its single-threaded small-matrix kernel, in less time than the threaded one takes. Copying W^T costs one pass over the weight, little next to the product for the
-sizes where this applies (M N K up to SMALL_PRODUCT); larger products keep the plain forward and BLAS's threads.
+in its single-threaded small-matrix kernel, in less time than the threaded one takes. Copying W^T costs one pass
+over the weight, little next to the product for the sizes where this applies (M N K up to SMALL_PRODUCT); larger
+products keep the plain forward and BLAS's threads.
 
-Backward is the plain class's: its products (dL/dy @ W and dL/dy^T @ x) already reach BLAS without a transposed
-weight.
+Backward is the plain class's products (dL/dy @ W, dL/dy^T @ x, dL/dy summed), which already reach BLAS without a
+transposed weight, run on a gradient lifted out of the subnormal range by a power of two when all of it lies
+there (:mod:`minigrad.nn.ops.fast.subnormal`): the same results, to the bit wherever the plain products stay
+normal, without the CPU's slow path for subnormal floats that a vanishing gradient takes through a long sequence.
 """
 
 import numpy
 
+from minigrad.nn.ops.fast import subnormal
 from minigrad.nn.ops.linear import Linear
 
 # Products up to this many multiply-adds (M N K) use the contiguous copy of W^T: OpenBLAS's small-matrix kernels
@@ -23,9 +27,19 @@ from minigrad.nn.ops.linear import Linear
 SMALL_PRODUCT = 100 ** 3
 
 
+def _lifted_products_fit(grad_output, x, weight):
+    """Whether the products on dL/dy lifted by subnormal.lift stay finite: with every lifted |dL/dy| below 1,
+    dL/dx sums `out` products of at most max|W|, dL/dW sums n of at most max|x|, dL/db sums n of at most 1."""
+    out_features = weight.shape[0]
+    rows = grad_output.size // max(out_features, 1)
+    largest = max(float(numpy.abs(weight).max(initial=0)) * out_features,
+                  float(numpy.abs(x).max(initial=0)) * rows, float(rows))
+    return subnormal.fits(grad_output.dtype, largest)
+
+
 class ContiguousTransposeLinear(Linear):
-    """Linear whose forward multiplies x by a contiguous copy of W^T for small products (one thread in BLAS,
-    see the module docstring); backward is the plain class's."""
+    """Linear whose forward multiplies x by a contiguous copy of W^T for small products (one thread in BLAS), and
+    whose backward lifts a gradient out of the subnormal range by a power of two (see the module docstring)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
@@ -37,3 +51,12 @@ class ContiguousTransposeLinear(Linear):
         if bias is not None:
             output += bias
         return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, weight = ctx.saved_tensors
+        factor = subnormal.lift(grad_output)
+        if factor is None or not _lifted_products_fit(grad_output, x, weight):
+            return Linear.backward(ctx, grad_output)
+        grads = Linear.backward(ctx, subnormal.scaled(grad_output, factor))
+        return tuple(None if grad is None else subnormal.scaled(grad, 1 / factor) for grad in grads)
