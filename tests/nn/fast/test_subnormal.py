@@ -1,7 +1,7 @@
 """Gradients in the subnormal range, lifted by a power of two in the fast Linear's and LayerNorm's backward
 (minigrad.nn.ops.fast.subnormal). Three claims, each against the unlifted computation: bit for bit the same where
-its products stay normal; closer to the exact values where they are subnormal; unlifted where lifting could
-overflow or is not needed.
+its products stay normal; closer to the exact values where they are subnormal; the unlifted bits where lifted
+results overflow or nothing needs lifting.
 """
 
 import numpy
@@ -37,6 +37,15 @@ def unlifted(monkeypatch):
     return run
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def scaling(request, monkeypatch):
+    """Lifting and lowering through the compiled pass, and through NumPy (without numba, or MINIGRAD_NUMBA=0)."""
+    if request.param == "compiled" and kernels.numba is None:
+        pytest.skip("numba is not installed (pip install minigrad[fast])")
+    monkeypatch.setattr(kernels, "ENABLED", request.param == "compiled")
+    return request.param
+
+
 def _assert_same_bits(actual, expected):
     assert len(actual) == len(expected)
     for index, (a, e) in enumerate(zip(actual, expected)):
@@ -62,7 +71,7 @@ def _linear_arrays(dtype, grad_scale, rows=6, features=(5, 4), seed=3):
 
 
 @pytest.mark.parametrize("dtype, grad_scale", [(numpy.float32, 2.0 ** -100), (numpy.float64, 2.0 ** -1000)])
-def test_linear_backward_of_a_tiny_gradient_is_bit_for_bit_the_unlifted_one(dtype, grad_scale, unlifted):
+def test_linear_backward_of_a_tiny_gradient_is_bit_for_bit_the_unlifted_one(dtype, grad_scale, unlifted, scaling):
     """Below the lifting limit, but with normal products: the lift and the lowering move exponents only."""
     arrays = _linear_arrays(dtype, grad_scale)
     assert subnormal.lift(arrays[-1]) is not None
@@ -70,7 +79,7 @@ def test_linear_backward_of_a_tiny_gradient_is_bit_for_bit_the_unlifted_one(dtyp
     _assert_same_bits(_run(fast.ContiguousTransposeLinear, arrays), unlifted(fast.ContiguousTransposeLinear, arrays))
 
 
-def test_linear_backward_of_a_subnormal_gradient_is_closer_to_the_exact_one(unlifted):
+def test_linear_backward_of_a_subnormal_gradient_is_closer_to_the_exact_one(unlifted, scaling):
     """float32 gradients around 2^-140 make every product subnormal: the unlifted products are each rounded to
     the subnormal grid, the lifted ones keep 24 bits and are rounded to that grid at the end."""
     arrays = _linear_arrays(numpy.float32, 2.0 ** -140, rows=64, features=(96, 80))
@@ -83,9 +92,10 @@ def test_linear_backward_of_a_subnormal_gradient_is_closer_to_the_exact_one(unli
 
 
 @pytest.mark.parametrize("change", ["huge entry later", "huge weight", "nan", "zeros"])
-def test_linear_backward_is_unlifted_where_lifting_is_unsafe_or_not_needed(change, unlifted):
-    """A gradient that starts tiny but holds a large value later (lifting it would overflow), a weight whose
-    products would overflow once lifted, a NaN, an all-zero gradient: the unlifted products, bit for bit."""
+def test_linear_backward_gives_the_unlifted_bits_where_lifting_overflows_or_is_not_needed(change, unlifted, scaling):
+    """A gradient that starts tiny but holds a large value later, and a weight whose products overflow once
+    lifted (both recomputed unlifted), a NaN, an all-zero gradient (not lifted): the unlifted products, bit for
+    bit."""
     arrays = _linear_arrays(numpy.float32, 2.0 ** -140)
     if change == "huge entry later":
         arrays[3][-1, -1] = 1e30
@@ -100,12 +110,17 @@ def test_linear_backward_is_unlifted_where_lifting_is_unsafe_or_not_needed(chang
         _assert_same_bits(_run(fast.ContiguousTransposeLinear, arrays), unlifted(fast.ContiguousTransposeLinear, arrays))
 
 
-def test_lift_is_a_power_of_two_below_the_limit_only():
+def test_lift_is_decided_by_the_first_entry_or_when_it_is_zero_by_all():
     tiny = numpy.finfo(numpy.float32).tiny
     limit = tiny * subnormal.MARGIN
     assert subnormal.lift(numpy.array([limit / 2, -limit / 4], numpy.float32)) == 2.0 ** 96
-    assert subnormal.lift(numpy.array([limit / 2, limit], numpy.float32)) is None
-    assert subnormal.lift(numpy.array([limit / 2, numpy.inf], numpy.float32)) is None
+    assert subnormal.lift(numpy.array([limit, limit / 2], numpy.float32)) is None
+    assert subnormal.lift(numpy.array([numpy.nan, limit / 2], numpy.float32)) is None
+    # a first entry of zero: every entry must be below the limit, and one nonzero
+    assert subnormal.lift(numpy.array([0, -limit / 4], numpy.float32)) == 2.0 ** 96
+    assert subnormal.lift(numpy.array([0, limit / 2, 1e-3], numpy.float32)) is None
+    assert subnormal.lift(numpy.array([0, limit / 2, numpy.inf], numpy.float32)) is None
+    assert subnormal.lift(numpy.zeros(3, numpy.float32)) is None
     assert subnormal.lift(numpy.zeros(0, numpy.float32)) is None
     values = numpy.array([3 * 2.0 ** -149, tiny], numpy.float32)
     numpy.testing.assert_array_equal(subnormal.scaled(subnormal.scaled(values, 2.0 ** 96), 2.0 ** -96), values)
@@ -162,8 +177,8 @@ def test_layer_norm_backward_of_a_subnormal_gradient_accumulates_like_the_unlift
 
 
 @needs_numba
-def test_layer_norm_backward_is_unlifted_where_lifting_could_overflow(unlifted):
-    """A gain near float32's largest value: lifted, dL/dx would overflow; the unlifted kernel, bit for bit."""
+def test_layer_norm_backward_gives_the_unlifted_bits_where_lifting_overflows(unlifted):
+    """A gain near float32's largest value: lifted, dL/dx overflows, and the call recomputes it unlifted."""
     arrays = _layer_norm_arrays(numpy.float32, 2.0 ** -140)
     arrays[-1][...] = 2.0 ** -97
     arrays[1][0] = 3e38

@@ -15,10 +15,10 @@ adds dL/dx into that array in the loop that computes it, where the engine would 
 afterwards (:func:`minigrad.autograd.engine.grad_to_add_into` says when that is allowed): one pass over memory
 less, and no dL/dx array at all.
 
-A gradient whose entries all lie in the subnormal range, as a vanishing one does over a long sequence, is lifted
-by a power of two before LayerNorm's backward kernel and its results lowered after it
-(:mod:`minigrad.nn.ops.fast.subnormal`): the same results, without the CPU's slow path for subnormal floats. That
-call writes dL/dx into a new array, which the engine adds to ``.grad``.
+A vanishing gradient (one in or near the subnormal range, as over a long sequence) is lifted by a power of two
+before LayerNorm's backward kernel and its results lowered after it (:mod:`minigrad.nn.ops.fast.subnormal`): the
+same results, without the CPU's slow path for subnormal floats. That call writes dL/dx into a new array, which the
+engine adds to ``.grad``.
 
 Backward falls back to the plain class's formula if the arrays it receives do not suit the kernels (another
 dtype or array type than forward's), so a node chosen for its forward never fails in backward.
@@ -50,16 +50,6 @@ def _grad_to_add_into(ctx, needs_x, *inputs):
     if any(numpy.may_share_memory(target, array) for array in inputs):
         return None
     return target
-
-
-def _lifted_layer_norm_fits(grad_rows, inv_std, weight_or_one):
-    """Whether LayerNorm's backward on dL/dy lifted by subnormal.lift stays finite: with every lifted |dL/dy|
-    below 1 and |xhat| at most sqrt(m), each row's sums are at most m max|gamma|, dL/dx = r (g - mean(g) -
-    xhat mean(g xhat)) at most r max|gamma| (2 + m), dL/dgamma and dL/dbeta at most n (1 + sqrt(m))."""
-    rows, m = grad_rows.shape
-    gain = float(numpy.abs(weight_or_one).max(initial=0))
-    largest = max(max(float(inv_std.max(initial=0)), 1.0) * gain * (2 + m), rows * (1 + m ** 0.5))
-    return subnormal.fits(grad_rows.dtype, largest)
 
 
 def _plain_context(ctx, normalized, inv_std, weight):
@@ -101,21 +91,23 @@ class NumbaLayerNorm(LayerNorm):
         grad_rows = xp.ascontiguousarray(grad_output.reshape(rows, m))
         weight_or_one = xp.ones(m, dtype=x_rows.dtype) if weight_row is None else weight_row
         factor = subnormal.lift(grad_rows)
-        if factor is not None and not _lifted_layer_norm_fits(grad_rows, inv_std, weight_or_one):
-            factor = None
+        if factor is not None:  # on the lifted gradient, into new arrays, then lowered
+            grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype)
+            sums = kernels.layer_norm_backward(subnormal.scaled(grad_rows, factor), weight_or_one, x_rows, mean,
+                                               inv_std, grad_x.reshape(rows, m))
+            lowered = subnormal.lowered((grad_x, *sums), factor)  # the float64 sums rounded once, below
+            if lowered is None:  # a lifted result overflowed: computed unlifted below
+                factor = None
+            else:
+                grad_x, grad_weight, grad_bias = lowered
         if factor is None:
             accumulate_into = _grad_to_add_into(ctx, needs_x, grad_rows, x_rows, weight_or_one)
-        else:  # computed on the lifted gradient into new arrays, lowered below
-            grad_rows, accumulate_into = subnormal.scaled(grad_rows, factor), None
-        grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype) if accumulate_into is None else accumulate_into
-        grad_weight, grad_bias = kernels.layer_norm_backward(
-            grad_rows, weight_or_one, x_rows, mean, inv_std, grad_x.reshape(rows, m),
-            accumulate=accumulate_into is not None)
-        if accumulate_into is not None:
-            grad_x = ADDED_INTO_GRAD
-        elif factor is not None:  # the float64 sums lowered in float64, then rounded once to x's dtype
-            grad_x, grad_weight, grad_bias = (subnormal.scaled(grad_x, 1 / factor), grad_weight / factor,
-                                              grad_bias / factor)
+            grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype) if accumulate_into is None else accumulate_into
+            grad_weight, grad_bias = kernels.layer_norm_backward(
+                grad_rows, weight_or_one, x_rows, mean, inv_std, grad_x.reshape(rows, m),
+                accumulate=accumulate_into is not None)
+            if accumulate_into is not None:
+                grad_x = ADDED_INTO_GRAD
         return (grad_x if needs_x else None,
                 grad_weight.astype(x_rows.dtype).reshape(ctx.parameter_shape) if needs_weight else None,
                 grad_bias.astype(x_rows.dtype).reshape(ctx.parameter_shape) if needs_bias else None,

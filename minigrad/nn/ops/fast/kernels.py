@@ -290,6 +290,19 @@ def _add_chunk(target, addend, chunk, chunks):
     np.add(part, addend[start:stop], out=part)
 
 
+@_jit
+def times_through_float64(values, factor, out):
+    """out = values * factor for 1-D arrays of one dtype, each product taken in float64 and rounded once to the
+    dtype (for minigrad.nn.ops.fast.subnormal: float32 subnormals are normal in float64); returns whether every
+    entry of out is finite."""
+    finite = True
+    for i in range(values.size):
+        product = out.dtype.type(np.float64(values[i]) * factor)
+        out[i] = product
+        finite &= np.isfinite(product)
+    return finite
+
+
 # --- LayerNorm: x as (rows, m), one group per row ------------------------------------------------------------------
 
 @_jit

@@ -11,8 +11,8 @@ over the weight, little next to the product for the sizes where this applies (M 
 products keep the plain forward and BLAS's threads.
 
 Backward is the plain class's products (dL/dy @ W, dL/dy^T @ x, dL/dy summed), which already reach BLAS without a
-transposed weight, run on a gradient lifted out of the subnormal range by a power of two when all of it lies
-there (:mod:`minigrad.nn.ops.fast.subnormal`): the same results, to the bit wherever the plain products stay
+transposed weight, run on a gradient lifted out of the subnormal range by a power of two when it vanishes
+(:mod:`minigrad.nn.ops.fast.subnormal`): the same results, to the bit wherever the plain products stay
 normal, without the CPU's slow path for subnormal floats that a vanishing gradient takes through a long sequence.
 """
 
@@ -25,16 +25,6 @@ from minigrad.nn.ops.linear import Linear
 # take row-major products up to 100^3 on the CPUs that have them; above it, a product is large enough that
 # spreading it over threads pays.
 SMALL_PRODUCT = 100 ** 3
-
-
-def _lifted_products_fit(grad_output, x, weight):
-    """Whether the products on dL/dy lifted by subnormal.lift stay finite: with every lifted |dL/dy| below 1,
-    dL/dx sums `out` products of at most max|W|, dL/dW sums n of at most max|x|, dL/db sums n of at most 1."""
-    out_features = weight.shape[0]
-    rows = grad_output.size // max(out_features, 1)
-    largest = max(float(numpy.abs(weight).max(initial=0)) * out_features,
-                  float(numpy.abs(x).max(initial=0)) * rows, float(rows))
-    return subnormal.fits(grad_output.dtype, largest)
 
 
 class ContiguousTransposeLinear(Linear):
@@ -54,9 +44,9 @@ class ContiguousTransposeLinear(Linear):
 
     @staticmethod
     def backward(ctx, grad_output):
-        x, weight = ctx.saved_tensors
         factor = subnormal.lift(grad_output)
-        if factor is None or not _lifted_products_fit(grad_output, x, weight):
-            return Linear.backward(ctx, grad_output)
-        grads = Linear.backward(ctx, subnormal.scaled(grad_output, factor))
-        return tuple(None if grad is None else subnormal.scaled(grad, 1 / factor) for grad in grads)
+        if factor is not None:
+            grads = subnormal.lowered(Linear.backward(ctx, subnormal.scaled(grad_output, factor)), factor)
+            if grads is not None:  # else a lifted product overflowed: computed unlifted below
+                return tuple(grads)
+        return Linear.backward(ctx, grad_output)
