@@ -61,3 +61,49 @@ def test_f_linear_picks_the_fast_class_for_numpy_float_arrays_only(monkeypatch):
     monkeypatch.setattr(minigrad.fast_path, "_enabled", False)
     assert F.linear(x, weight).grad_fn.name == "Linear"
 
+
+
+# --- the kept copies of W^T ---------------------------------------------------------------------------------------
+
+def _forward(weight_array, x_array):
+    x, weight = minigrad.tensor(x_array, backend="numpy"), minigrad.tensor(weight_array, backend="numpy")
+    return fast.ContiguousTransposeLinear.apply(x, weight).numpy()
+
+
+def test_kept_transpose_follows_every_change_of_the_weight():
+    """The same weight array, changed in place between calls (an optimizer step, an edit of one entry, a sign of
+    zero): every forward multiplies by the weight as it is now."""
+    rng = numpy.random.default_rng(4)
+    weight, x = rng.standard_normal((6, 5)), rng.standard_normal((3, 5))
+    for change in (lambda w: w.__isub__(0.1 * w), lambda w: w.__setitem__((2, 3), 7.0),
+                   lambda w: w.__setitem__((0, 0), 0.0), lambda w: w.__setitem__((0, 0), -0.0)):
+        numpy.testing.assert_array_equal(_forward(weight, x), x @ numpy.ascontiguousarray(weight.T))
+        change(weight)
+        numpy.testing.assert_array_equal(_forward(weight, x), x @ numpy.ascontiguousarray(weight.T))
+    assert numpy.signbit(fast_linear.contiguous_transpose(weight)[0, 0])
+
+
+def test_kept_transposes_are_few_small_and_read_only():
+    rng = numpy.random.default_rng(5)
+    weights = [rng.standard_normal((4, 4)) for _ in range(3 * fast_linear.TRANSPOSES_KEPT)]
+    for weight in weights:
+        transposed = fast_linear.contiguous_transpose(weight)
+        numpy.testing.assert_array_equal(transposed, weight.T)
+        assert transposed.flags.c_contiguous and not transposed.flags.writeable
+    assert len(fast_linear._transposes) <= fast_linear.TRANSPOSES_KEPT
+    large = numpy.zeros((fast_linear.TRANSPOSE_CACHE_BYTES // 8 + 1, 1))
+    before = dict(fast_linear._transposes)
+    assert fast_linear.contiguous_transpose(large).flags.writeable  # made for this call, not kept
+    assert fast_linear._transposes == before
+
+
+def test_kept_transpose_of_a_strided_weight_view():
+    """A view with steps (W[:, ::2]) and a Fortran-ordered weight: keyed on their values, not their memory."""
+    rng = numpy.random.default_rng(6)
+    base, x = rng.standard_normal((6, 10)), rng.standard_normal((3, 5))
+    view = base[:, ::2]
+    numpy.testing.assert_array_equal(_forward(view, x), x @ numpy.ascontiguousarray(view.T))
+    base[:, ::2] += 1.0
+    numpy.testing.assert_array_equal(_forward(view, x), x @ numpy.ascontiguousarray(view.T))
+    fortran = numpy.asfortranarray(rng.standard_normal((6, 5)))
+    numpy.testing.assert_array_equal(_forward(fortran, x), x @ numpy.ascontiguousarray(fortran.T))

@@ -6,15 +6,24 @@ once M N K exceeds 262,144: a batch of 32 hidden states of 128 times a 128x128 r
 waits for a second thread. On a machine whose cores are busy with other programs, that thread may not run for a
 whole time slice, and every time step of an RNN waits for it (minigrad/bench/README.md has the measurements).
 With both operands row-major (``x @ W^T`` where W^T is a contiguous copy), OpenBLAS computes a product this small
-in its single-threaded small-matrix kernel, in less time than the threaded one takes. Copying W^T costs one pass
-over the weight, little next to the product for the sizes where this applies (M N K up to SMALL_PRODUCT); larger
-products keep the plain forward and BLAS's threads.
+in its single-threaded small-matrix kernel, in less time than the threaded one takes. Larger products (M N K above
+SMALL_PRODUCT) keep the plain forward and BLAS's threads.
+
+The copy of W^T is a transpose, which is slow on this hardware for any layout (12 us for a 128x128 float32
+weight, more than the product of a 32-row batch with it, 10.7 us). An RNN multiplies by the same weight at every
+time step, so the copy is kept (for weights up to TRANSPOSE_CACHE_BYTES, the last TRANSPOSES_KEPT of them) with the
+weight's bytes at the time, and reused while the weight's bytes are the same: comparing them costs 3.7 us. Any
+change to the weight (an optimizer step, an in-place edit, another array at the same address) changes its bytes
+or shape, and the copy is made again.
 
 Backward is the plain class's products (dL/dy @ W, dL/dy^T @ x, dL/dy summed), which already reach BLAS without a
 transposed weight, run on a gradient lifted out of the subnormal range by a power of two when it vanishes
 (:mod:`minigrad.nn.ops.fast.subnormal`): the same results, to the bit wherever the plain products stay
 normal, without the CPU's slow path for subnormal floats that a vanishing gradient takes through a long sequence.
 """
+
+import collections
+import threading
 
 import numpy
 
@@ -25,6 +34,33 @@ from minigrad.nn.ops.linear import Linear
 # take row-major products up to 100^3 on the CPUs that have them; above it, a product is large enough that
 # spreading it over threads pays.
 SMALL_PRODUCT = 100 ** 3
+
+# Transposed copies of weights up to this size are kept for reuse, the most recent TRANSPOSES_KEPT of them
+# (with the weight's bytes, at most 2 * 8 * 256 KiB = 4 MiB in all).
+TRANSPOSE_CACHE_BYTES = 256 * 1024
+TRANSPOSES_KEPT = 8
+_transposes = collections.OrderedDict()  # (id, shape, dtype) of a weight -> (its bytes, its W^T, C-contiguous)
+_transposes_lock = threading.Lock()
+
+
+def contiguous_transpose(weight):
+    """W^T as a C-contiguous array: the kept copy if the weight's bytes are those it was made from, else a new
+    copy (kept, for a small weight). The caller must not write into it."""
+    if weight.nbytes > TRANSPOSE_CACHE_BYTES:
+        return numpy.ascontiguousarray(weight.T)
+    key = (id(weight), weight.shape, weight.dtype.str)
+    contents = weight.tobytes()  # in C order whatever the strides: the same bytes mean the same values
+    entry = _transposes.get(key)
+    if entry is not None and entry[0] == contents:
+        return entry[1]
+    transposed = numpy.ascontiguousarray(weight.T)
+    transposed.flags.writeable = False
+    with _transposes_lock:
+        _transposes[key] = (contents, transposed)
+        _transposes.move_to_end(key)
+        while len(_transposes) > TRANSPOSES_KEPT:
+            _transposes.popitem(last=False)
+    return transposed
 
 
 class ContiguousTransposeLinear(Linear):
@@ -37,7 +73,7 @@ class ContiguousTransposeLinear(Linear):
         if (x.size // max(in_features, 1)) * weight.size > SMALL_PRODUCT:
             return Linear.forward(ctx, x, weight, bias)
         ctx.save_for_backward(x, weight)
-        output = x @ numpy.ascontiguousarray(weight.T)  # the selector chose this class for NumPy arrays only
+        output = x @ contiguous_transpose(weight)  # the selector chose this class for NumPy arrays only
         if bias is not None:
             output += bias
         return output
