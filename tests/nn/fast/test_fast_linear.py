@@ -66,8 +66,8 @@ def test_f_linear_picks_the_fast_class_for_numpy_float_arrays_only(monkeypatch):
 # --- the kept copies of W^T ---------------------------------------------------------------------------------------
 
 def _forward(weight_array, x_array):
-    x, weight = minigrad.tensor(x_array, backend="numpy"), minigrad.tensor(weight_array, backend="numpy")
-    return fast.ContiguousTransposeLinear.apply(x, weight).numpy()
+    """The fast forward on these very arrays (a Tensor made from an array may hold a copy of it)."""
+    return fast.ContiguousTransposeLinear.forward(minigrad.Context(), x_array, weight_array)
 
 
 def test_kept_transpose_follows_every_change_of_the_weight():
@@ -77,7 +77,9 @@ def test_kept_transpose_follows_every_change_of_the_weight():
     weight, x = rng.standard_normal((6, 5)), rng.standard_normal((3, 5))
     for change in (lambda w: w.__isub__(0.1 * w), lambda w: w.__setitem__((2, 3), 7.0),
                    lambda w: w.__setitem__((0, 0), 0.0), lambda w: w.__setitem__((0, 0), -0.0)):
-        numpy.testing.assert_array_equal(_forward(weight, x), x @ numpy.ascontiguousarray(weight.T))
+        for _ in range(2):  # the second call on the same weight keeps its W^T, the next reuse it
+            numpy.testing.assert_array_equal(_forward(weight, x), x @ numpy.ascontiguousarray(weight.T))
+        assert fast_linear._transposes[(id(weight), weight.shape, weight.dtype.str)] is not None
         change(weight)
         numpy.testing.assert_array_equal(_forward(weight, x), x @ numpy.ascontiguousarray(weight.T))
     assert numpy.signbit(fast_linear.contiguous_transpose(weight)[0, 0])
@@ -87,9 +89,13 @@ def test_kept_transposes_are_few_small_and_read_only():
     rng = numpy.random.default_rng(5)
     weights = [rng.standard_normal((4, 4)) for _ in range(3 * fast_linear.TRANSPOSES_KEPT)]
     for weight in weights:
-        transposed = fast_linear.contiguous_transpose(weight)
-        numpy.testing.assert_array_equal(transposed, weight.T)
-        assert transposed.flags.c_contiguous and not transposed.flags.writeable
+        first, second = fast_linear.contiguous_transpose(weight), fast_linear.contiguous_transpose(weight)
+        assert first.flags.writeable  # seen once: made for the call
+        assert fast_linear.contiguous_transpose(weight) is second  # seen twice: kept, and reused
+        for transposed in (first, second):
+            numpy.testing.assert_array_equal(transposed, weight.T)
+            assert transposed.flags.c_contiguous
+        assert not second.flags.writeable
     assert len(fast_linear._transposes) <= fast_linear.TRANSPOSES_KEPT
     large = numpy.zeros((fast_linear.TRANSPOSE_CACHE_BYTES // 8 + 1, 1))
     before = dict(fast_linear._transposes)

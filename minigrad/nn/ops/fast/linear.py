@@ -11,8 +11,9 @@ SMALL_PRODUCT) keep the plain forward and BLAS's threads.
 
 The copy of W^T is a transpose, which is slow on this hardware for any layout (12 us for a 128x128 float32
 weight, more than the product of a 32-row batch with it, 10.7 us). An RNN multiplies by the same weight at every
-time step, so the copy is kept (for weights up to TRANSPOSE_CACHE_BYTES, the last TRANSPOSES_KEPT of them) with the
-weight's bytes at the time, and reused while the weight's bytes are the same: comparing them costs 3.7 us. Any
+time step, so the copy is kept (for weights up to TRANSPOSE_CACHE_BYTES met in two calls, the last TRANSPOSES_KEPT
+of them) with the weight's bytes at the time, and reused while the weight's bytes are the same: comparing them
+costs 3.7 us. Any
 change to the weight (an optimizer step, an in-place edit, another array at the same address) changes its bytes
 or shape, and the copy is made again.
 
@@ -39,16 +40,22 @@ SMALL_PRODUCT = 100 ** 3
 # (with the weight's bytes, at most 2 * 8 * 256 KiB = 4 MiB in all).
 TRANSPOSE_CACHE_BYTES = 256 * 1024
 TRANSPOSES_KEPT = 8
-_transposes = collections.OrderedDict()  # (id, shape, dtype) of a weight -> (its bytes, its W^T, C-contiguous)
+# (id, shape, dtype) of a weight -> (its bytes, its W^T, C-contiguous), or None for a weight seen once
+_transposes = collections.OrderedDict()
 _transposes_lock = threading.Lock()
 
 
 def contiguous_transpose(weight):
     """W^T as a C-contiguous array: the kept copy if the weight's bytes are those it was made from, else a new
-    copy (kept, for a small weight). The caller must not write into it."""
+    copy. A small weight's copy is kept from the second call on the same array (a one-off array, such as a view
+    made for one call, costs only a lookup). The caller must not write into it."""
     if weight.nbytes > TRANSPOSE_CACHE_BYTES:
         return numpy.ascontiguousarray(weight.T)
     key = (id(weight), weight.shape, weight.dtype.str)
+    if key not in _transposes:  # first sight: remembered, not kept
+        with _transposes_lock:
+            _remember(key, None)
+        return numpy.ascontiguousarray(weight.T)
     contents = weight.tobytes()  # in C order whatever the strides: the same bytes mean the same values
     entry = _transposes.get(key)
     if entry is not None and entry[0] == contents:
@@ -56,11 +63,16 @@ def contiguous_transpose(weight):
     transposed = numpy.ascontiguousarray(weight.T)
     transposed.flags.writeable = False
     with _transposes_lock:
-        _transposes[key] = (contents, transposed)
-        _transposes.move_to_end(key)
-        while len(_transposes) > TRANSPOSES_KEPT:
-            _transposes.popitem(last=False)
+        _remember(key, (contents, transposed))
     return transposed
+
+
+def _remember(key, entry):
+    """Record `entry` for `key` as the most recent, dropping the oldest beyond TRANSPOSES_KEPT (lock held)."""
+    _transposes[key] = entry
+    _transposes.move_to_end(key)
+    while len(_transposes) > TRANSPOSES_KEPT:
+        _transposes.popitem(last=False)
 
 
 class ContiguousTransposeLinear(Linear):
