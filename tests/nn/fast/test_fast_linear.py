@@ -113,3 +113,22 @@ def test_kept_transpose_of_a_strided_weight_view():
     numpy.testing.assert_array_equal(_forward(view, x), x @ numpy.ascontiguousarray(view.T))
     fortran = numpy.asfortranarray(rng.standard_normal((6, 5)))
     numpy.testing.assert_array_equal(_forward(fortran, x), x @ numpy.ascontiguousarray(fortran.T))
+
+
+def test_kept_transpose_stays_true_when_the_weight_changes_while_it_is_copied(monkeypatch):
+    """Another thread writes the weight (B over A) while its W^T is being copied: what is kept must pair the copy
+    with the bytes it was copied from, so that the weight written back to A is not multiplied by B^T later."""
+    rng = numpy.random.default_rng(7)
+    a, b = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))
+    weight = a.copy()
+    fast_linear.contiguous_transpose(weight)  # seen once
+    copy = numpy.ascontiguousarray
+
+    def copy_during_a_write(array, *arguments, **options):
+        weight[...] = b
+        return copy(array, *arguments, **options)
+    monkeypatch.setattr(fast_linear.numpy, "ascontiguousarray", copy_during_a_write)
+    fast_linear.contiguous_transpose(weight)  # kept now, from a copy of B
+    monkeypatch.undo()
+    weight[...] = a
+    numpy.testing.assert_array_equal(fast_linear.contiguous_transpose(weight), a.T)

@@ -1,8 +1,10 @@
 """Gradients in the subnormal range, lifted by a power of two in the fast Linear's and LayerNorm's backward
 (minigrad.nn.ops.fast.subnormal). Three claims, each against the unlifted computation: bit for bit the same where
-its products stay normal; closer to the exact values where they are subnormal; the unlifted bits where lifted
-results overflow or nothing needs lifting.
+its products and sums stay normal; sums of subnormal products closer to the exact values; the unlifted bits and
+warnings where lifted results overflow or nothing needs lifting.
 """
+
+import warnings
 
 import numpy
 import pytest
@@ -65,7 +67,8 @@ def _worst_error(results, exact):
 def _linear_arrays(dtype, grad_scale, rows=6, features=(5, 4), seed=3):
     rng = numpy.random.default_rng(seed)
     out_features, in_features = features
-    arrays = [rng.standard_normal((rows, in_features)), rng.standard_normal(features), rng.standard_normal(out_features),
+    arrays = [rng.standard_normal((rows, in_features)), rng.standard_normal(features),
+              rng.standard_normal(out_features),
               rng.standard_normal((rows, out_features)) * grad_scale]  # a power of two: exact in float64
     return [a.astype(dtype) for a in arrays]
 
@@ -91,11 +94,19 @@ def test_linear_backward_of_a_subnormal_gradient_is_closer_to_the_exact_one(unli
     assert unlifted_error > 2.0, unlifted_error  # a case where the unlifted products do lose digits
 
 
+def _with_warnings(run, *arguments):
+    """run(*arguments) and the messages of the warnings it gave (NumPy's floating-point warnings among them)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(*arguments)
+    return result, [str(warning.message) for warning in caught]
+
+
 @pytest.mark.parametrize("change", ["huge entry later", "huge weight", "nan", "zeros"])
 def test_linear_backward_gives_the_unlifted_bits_where_lifting_overflows_or_is_not_needed(change, unlifted, scaling):
     """A gradient that starts tiny but holds a large value later, and a weight whose products overflow once
     lifted (both recomputed unlifted), a NaN, an all-zero gradient (not lifted): the unlifted products, bit for
-    bit."""
+    bit, and the warnings they give, no more (an overflow of the lifted attempt is not reported)."""
     arrays = _linear_arrays(numpy.float32, 2.0 ** -140)
     if change == "huge entry later":
         arrays[3][-1, -1] = 1e30
@@ -106,8 +117,13 @@ def test_linear_backward_gives_the_unlifted_bits_where_lifting_overflows_or_is_n
         arrays[3][0, 0] = numpy.nan
     else:
         arrays[3][...] = 0
-    with numpy.errstate(all="ignore"):
-        _assert_same_bits(_run(fast.ContiguousTransposeLinear, arrays), unlifted(fast.ContiguousTransposeLinear, arrays))
+    lifted, lifted_warnings = _with_warnings(_run, fast.ContiguousTransposeLinear, arrays)
+    expected, expected_warnings = _with_warnings(unlifted, fast.ContiguousTransposeLinear, arrays)
+    _assert_same_bits(lifted, expected)
+    assert lifted_warnings == expected_warnings
+    if change == "huge entry later":  # the unlifted products overflow nowhere, so a strict caller gets no error
+        with numpy.errstate(over="raise", invalid="raise"):
+            _assert_same_bits(_run(fast.ContiguousTransposeLinear, arrays), expected)
 
 
 def test_lift_is_decided_by_the_first_entry_or_when_it_is_zero_by_all():
@@ -182,8 +198,10 @@ def test_layer_norm_backward_gives_the_unlifted_bits_where_lifting_overflows(unl
     arrays = _layer_norm_arrays(numpy.float32, 2.0 ** -140)
     arrays[-1][...] = 2.0 ** -111
     arrays[1][0] = 3e38
-    with numpy.errstate(all="ignore"):
-        _assert_same_bits(_run(fast.NumbaLayerNorm, arrays, 1, 1e-5), unlifted(fast.NumbaLayerNorm, arrays, 1, 1e-5))
+    lifted, lifted_warnings = _with_warnings(_run, fast.NumbaLayerNorm, arrays, 1, 1e-5)
+    expected, expected_warnings = _with_warnings(unlifted, fast.NumbaLayerNorm, arrays, 1, 1e-5)
+    _assert_same_bits(lifted, expected)
+    assert lifted_warnings == expected_warnings
 
 
 def test_nothing_is_lifted_while_this_thread_flushes_subnormals():

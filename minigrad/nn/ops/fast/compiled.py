@@ -93,9 +93,10 @@ class NumbaLayerNorm(LayerNorm):
         factor = subnormal.lift(grad_rows)
         if factor is not None:  # on the lifted gradient, into new arrays, then lowered
             grad_x = xp.empty(ctx.x_shape, dtype=x_rows.dtype)
-            sums = kernels.layer_norm_backward(subnormal.scaled(grad_rows, factor), weight_or_one, x_rows, mean,
-                                               inv_std, grad_x.reshape(rows, m))
-            lowered = subnormal.lowered((grad_x, *sums), factor)  # the float64 sums rounded once, below
+            with subnormal.quiet():  # an overflow here is found below and recomputed, not reported
+                sums = kernels.layer_norm_backward(subnormal.scaled(grad_rows, factor), weight_or_one, x_rows,
+                                                   mean, inv_std, grad_x.reshape(rows, m))
+                lowered = subnormal.lowered((grad_x, *sums), factor)  # the float64 sums rounded once, below
             if lowered is None:  # a lifted result overflowed: computed unlifted below
                 factor = None
             else:

@@ -56,14 +56,17 @@ def contiguous_transpose(weight):
         with _transposes_lock:
             _remember(key, None)
         return numpy.ascontiguousarray(weight.T)
-    contents = weight.tobytes()  # in C order whatever the strides: the same bytes mean the same values
     entry = _transposes.get(key)
-    if entry is not None and entry[0] == contents:
+    if entry is not None and entry[0] == weight.tobytes():  # C order whatever the strides: same bytes, same values
         return entry[1]
     transposed = numpy.ascontiguousarray(weight.T)
+    if transposed.base is not None:  # weight.T was C-contiguous already (a Fortran-ordered weight): nothing to keep
+        return transposed
     transposed.flags.writeable = False
+    # the bytes are read from the copy, not from the weight: another thread writing the weight meanwhile must not
+    # pair the old bytes with a copy of the new values
     with _transposes_lock:
-        _remember(key, (contents, transposed))
+        _remember(key, (transposed.T.tobytes(), transposed))
     return transposed
 
 
@@ -94,7 +97,8 @@ class ContiguousTransposeLinear(Linear):
     def backward(ctx, grad_output):
         factor = subnormal.lift(grad_output)
         if factor is not None:
-            grads = subnormal.lowered(Linear.backward(ctx, subnormal.scaled(grad_output, factor)), factor)
+            with subnormal.quiet():  # an overflow here is found below and recomputed, not reported
+                grads = subnormal.lowered(Linear.backward(ctx, subnormal.scaled(grad_output, factor)), factor)
             if grads is not None:  # else a lifted product overflowed: computed unlifted below
                 return tuple(grads)
         return Linear.backward(ctx, grad_output)

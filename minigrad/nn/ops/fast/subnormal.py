@@ -8,22 +8,29 @@ against 6 (``python -m minigrad.bench.subnormals`` counts the subnormal values).
 (``set_flush_denormal``) changes the results; lifting does not.
 
 A backward that is linear in dL/dy (Linear's, LayerNorm's) gives s times its results for s times dL/dy. When
-every entry of dL/dy is below ``tiny * MARGIN``, :func:`lift` returns the power of two s = 1 / (tiny * MARGIN)
-(2^110 in float32); the op runs its kernels on s dL/dy, whose products are then normal numbers, and multiplies the
-results by 1/s. A power of two moves only the exponent, and rounding in the normal range does not depend on the
-exponent, so wherever the unlifted products stay normal the results agree with them bit for bit; where those
-products are subnormal (each rounded to a multiple of 2^-149 in float32), the lifted ones keep float32's 24 bits
-and are rounded to that grid only at the end, so they are closer to the exact values.
+dL/dy vanishes (see :func:`lift`), it is multiplied by the power of two s = 1 / (tiny * MARGIN) (2^110 in
+float32); the op runs its kernels on s dL/dy, whose products are then normal numbers, and multiplies the results
+by 1/s. A power of two moves only the exponent, and rounding in the normal range does not depend on the exponent,
+so wherever the unlifted products and their sums stay normal the results agree with them bit for bit. Where they
+are subnormal (each rounded to a multiple of 2^-149 in float32), the lifted ones keep float32's 24 bits through
+the sums and are rounded to that grid at the end: a sum of many subnormal products comes out closer to the exact
+value, while a result that is a single product is rounded twice (to 24 bits, then to the grid) and can land one
+step of the grid from the unlifted one, on either side of it. (The fused LayerNorm backward that adds dL/dx into
+an existing ``x.grad`` in its loop, where the compiler may fuse the last multiply and add, is not used for a
+lifted call: the engine adds its dL/dx, and the sum can differ from the unlifted one in the last bit.)
 
 With subnormals flushed to zero (``minigrad.set_flush_denormal(True)``) nothing is lifted: the CPU then takes no
 slow path, and the results are the flushed ones, as in PyTorch with the same setting.
 
-Costs: an ordinary gradient is turned away by its first entry, one comparison (see :func:`lift`). :func:`scaled` multiplies float32
-arrays through float64, where neither the lifted nor the lowered values are subnormal: the same results (the lift
-is exact and the lowering rounds once either way), without the slow path that a float32 multiply of 4,096
-subnormal values takes (24 us against 4.5 us in NumPy, 1 us in one compiled pass). Lowering also checks that
-every lifted result is finite (:func:`lowered`): a lifted result can overflow where the unlifted one does not (a
-weight near float32's largest value), and the op then recomputes its results unlifted.
+Costs: an ordinary gradient is turned away by its first entry, one comparison (see :func:`lift`). :func:`scaled`
+multiplies float32 arrays through float64, where neither the lifted nor the lowered values are subnormal: the
+same results (the lift is exact and the lowering rounds once either way), without the slow path that a float32
+multiply of 4,096 subnormal values takes (24 us against 4.5 us in NumPy, 1 us in one compiled pass). Lowering
+also checks that every lifted result is finite (:func:`lowered`): a lifted result can overflow where the unlifted
+one does not (a weight near float32's largest value), and the op then recomputes its results unlifted. The
+lifted attempt runs with NumPy's floating-point error handling off (:func:`quiet`), so that such an overflow is
+neither a warning nor, under ``numpy.errstate(over="raise")``, an error: the unlifted products report what they
+would have reported anyway.
 """
 
 import numpy
@@ -69,6 +76,12 @@ def lift(grad):
     if get_flush_denormal():
         return None
     return 1 / limit
+
+
+def quiet():
+    """NumPy's floating-point error handling off, for a lifted attempt: where it overflows, :func:`lowered` says
+    so and the op recomputes unlifted, which warns (or raises, under ``numpy.errstate``) as the plain op would."""
+    return numpy.errstate(all="ignore")
 
 
 def scaled(array, factor):
