@@ -60,8 +60,9 @@ def orthogonal_(tensor, gain=1.0):
 
 
 def uniform_fan_in_(tensor, fan_in):
-    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for Linear and RNN layers."""
-    bound = 1.0 / numpy.sqrt(fan_in)
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for Linear and RNN layers (0 for a layer with no
+    inputs, as in PyTorch: its bias starts at 0)."""
+    bound = 1.0 / numpy.sqrt(fan_in) if fan_in > 0 else 0.0
     return uniform_(tensor, -bound, bound)
 
 

@@ -189,3 +189,21 @@ def test_a_small_network_trains_like_torch():
         torch_optimizer.step()
     for key, value in reference.state_dict().items():
         assert_close(model.state_dict()[key], value, what=key)
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")  # PyTorch's, for its init
+@pytest.mark.parametrize("in_features, out_features, shape", [(0, 4, (5, 0)), (3, 0, (5, 3)), (3, 4, (0, 3)),
+                                                               (0, 4, (0,))])
+@pytest.mark.parametrize("fast", [False, True])
+def test_linear_with_no_features_or_no_rows(in_features, out_features, shape, fast):
+    """A layer with no input or no output features, or a batch of no rows, as PyTorch has them: the empty sums
+    are 0 (a layer without inputs outputs its bias, which starts at 0), the gradients have the inputs' shapes."""
+    before = minigrad.fast_kernels_enabled()
+    minigrad.set_fast_kernels(fast)
+    try:
+        layer = nn.Linear(in_features, out_features)
+        reference = copy_weights_to_torch(layer, torch.nn.Linear(in_features, out_features).double())
+        assert_close(layer.bias, reference.bias, what="bias at the start")
+        compare_calls(layer, reference, random_inputs(shape))
+    finally:
+        minigrad.set_fast_kernels(before)

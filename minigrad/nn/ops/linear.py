@@ -18,6 +18,8 @@ chain rule adds up the contributions of each use. Composed from primitives, the 
 output-sized temporary fewer (the bias is added in place).
 """
 
+import math
+
 from minigrad.autograd.function import Function
 
 
@@ -37,12 +39,13 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad
         out_features, in_features = weight.shape
-        grad_rows = grad_output.reshape(-1, out_features)  # (n, out): every leading axis is a batch axis
+        rows = math.prod(x.shape[:-1])  # n: every leading axis is a batch axis (named, as -1 is ambiguous at size 0)
+        grad_rows = grad_output.reshape(rows, out_features)  # (n, out)
         grad_x = grad_weight = grad_bias = None
         if needs_x:
             grad_x = grad_output @ weight
         if needs_weight:
-            grad_weight = grad_rows.T @ x.reshape(-1, in_features)
+            grad_weight = grad_rows.T @ x.reshape(rows, in_features)
         if needs_bias:
             grad_bias = grad_rows.sum(axis=0)
         return grad_x, grad_weight, grad_bias
