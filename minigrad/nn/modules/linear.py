@@ -26,8 +26,9 @@ class Linear(Module):
             init.uniform_fan_in_(self.bias, self.in_features)
 
     def forward(self, x):
-        validation.check_linear(validation.Described(self), x, self.weight, self.bias)
-        return F.apply_linear(x, self.weight, self.bias)
+        weight, bias = self.weight, self.bias  # looked up once: each lookup goes through Module.__getattr__
+        validation.check_linear(validation.Described(self), x, weight, bias)
+        return F.apply_linear(x, weight, bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

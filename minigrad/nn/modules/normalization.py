@@ -50,8 +50,9 @@ class LayerNorm(Module):
         self.register_parameter("bias", Parameter(zeros(self.normalized_shape)) if has_bias else None)
 
     def forward(self, x):
-        validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, self.weight, self.bias)
-        return F.apply_layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        weight, bias = self.weight, self.bias  # looked up once: each lookup goes through Module.__getattr__
+        validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, weight, bias)
+        return F.apply_layer_norm(x, self.normalized_shape, weight, bias, self.eps)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
@@ -74,8 +75,9 @@ class RMSNorm(Module):
         self.register_parameter("weight", Parameter(ones(self.normalized_shape)) if elementwise_affine else None)
 
     def forward(self, x):
-        validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, self.weight, None)
-        return F.apply_rms_norm(x, self.normalized_shape, self.weight, self.eps)
+        weight = self.weight  # looked up once: each lookup goes through Module.__getattr__
+        validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, weight, None)
+        return F.apply_rms_norm(x, self.normalized_shape, weight, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

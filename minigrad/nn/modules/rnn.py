@@ -109,8 +109,9 @@ class LayerNormRNNCell(Module):
             summed = self.norm_hh(recurrent_term) + self.norm_ih(input_term)
         else:
             summed = self.norm_hh(recurrent_term) + input_term
-        if self.bias is not None:
-            summed = summed + self.bias
+        bias = self.bias
+        if bias is not None:
+            summed = summed + bias
         return F.tanh(summed) if self.nonlinearity == "tanh" else F.relu(summed)
 
     def extra_repr(self):
