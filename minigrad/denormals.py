@@ -10,8 +10,8 @@ the separate-LN RNN on the adding problem then costs more per time step at T=400
 minigrad, although the work per step is the same (``python -m minigrad.bench --scaling`` measures both). Numbers
 that small contribute nothing to a float32 weight update, so flushing them to zero changes no result that matters
 and makes the time linear in T again. minigrad's fast Linear and LayerNorm (the default for NumPy arrays) take
-most of that slow path away without flushing: they lift a gradient that lies wholly in the subnormal range by a
-power of two before their products (:mod:`minigrad.nn.ops.fast.subnormal`).
+most of that slow path away without flushing: they lift a vanishing gradient (in or near the subnormal range) by
+a power of two before their products (:mod:`minigrad.nn.ops.fast.subnormal`).
 
 How: the SSE control register MXCSR has two bits for it. FTZ (flush to zero, bit 15) writes a result that would
 be subnormal as 0; DAZ (denormals are zero, bit 6) reads a subnormal input as 0. They are read and written here

@@ -12,15 +12,15 @@ SMALL_PRODUCT) keep the plain forward and BLAS's threads.
 The copy of W^T is a transpose, which is slow on this hardware for any layout (12 us for a 128x128 float32
 weight, more than the product of a 32-row batch with it, 10.7 us). An RNN multiplies by the same weight at every
 time step, so the copy is kept (for weights up to TRANSPOSE_CACHE_BYTES met in two calls, the last TRANSPOSES_KEPT
-of them) with the weight's bytes at the time, and reused while the weight's bytes are the same: comparing them
-costs 3.7 us. Any
-change to the weight (an optimizer step, an in-place edit, another array at the same address) changes its bytes
-or shape, and the copy is made again.
+of them) with the bytes it was copied from, and reused while the weight's bytes are the same: comparing them
+costs 3.7 us. Any change to the weight's values (an optimizer step, an in-place edit, another array at the same
+address) changes its bytes, and the copy is made again.
 
 Backward is the plain class's products (dL/dy @ W, dL/dy^T @ x, dL/dy summed), which already reach BLAS without a
 transposed weight, run on a gradient lifted out of the subnormal range by a power of two when it vanishes
-(:mod:`minigrad.nn.ops.fast.subnormal`): the same results, to the bit wherever the plain products stay
-normal, without the CPU's slow path for subnormal floats that a vanishing gradient takes through a long sequence.
+(:mod:`minigrad.nn.ops.fast.subnormal`): the same results, to the bit wherever the plain products and their sums
+stay normal, without the CPU's slow path for subnormal floats that a vanishing gradient takes through a long
+sequence.
 """
 
 import collections
