@@ -43,9 +43,10 @@ from minigrad.nn.ops.fast import kernels
 # larger entry or the op's other factors come near the dtype's largest value (then lowered() says so), and the
 # smallest nonzero entry (2^-149 in float32) becomes 2^-39. A gradient just above the subnormal range already
 # makes some subnormal products (with small weights, or LayerNorm's xhat mean(g xhat)), while lifting one that
-# makes none costs about 12 us per Linear call for nothing. The RNN step as is against flushed, each pair of calls in one process on the same
-# training trajectory (median ratio over 30 steps): margin 2^4 1.13 and 1.27 at T=100 and 200, 2^8 1.02 and 1.12,
-# 2^16 1.02-1.05 and 1.07, 2^30 1.05-1.08 and 1.05; at T=400, 2^16 1.04 and 2^30 1.06.
+# makes none costs about 12 us per Linear call for nothing. The RNN step as is against flushed, each pair of
+# calls in one process on the same training trajectory (median ratio over 30 steps): margin 2^4 1.13 and 1.27 at
+# T=100 and 200, 2^8 1.02 and 1.12, 2^16 1.02-1.05 and 1.07, 2^30 1.05-1.08 and 1.05; at T=400, 2^16 1.04 and
+# 2^30 1.06.
 MARGIN = 2.0 ** 16
 
 # dtype -> tiny * MARGIN, looked up once per call (numpy.finfo costs more than the check itself)
