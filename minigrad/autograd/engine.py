@@ -217,9 +217,9 @@ def grad_to_add_into(ctx, index):
     detection (which checks each gradient). The sum is the same to rounding (the loop may fuse the last
     multiply and add), into the same array.
     """
-    shared = _running.shared
     if not _running.adds_into_grad:
         return None
+    shared = _running.shared
     leaf = ctx._parents[index]
     if type(leaf) is Context or leaf is None or leaf.grad is None:
         return None

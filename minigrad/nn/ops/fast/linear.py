@@ -43,6 +43,7 @@ TRANSPOSES_KEPT = 8
 # (id, shape, dtype) of a weight -> (its bytes, its W^T, C-contiguous), or None for a weight seen once
 _transposes = collections.OrderedDict()
 _transposes_lock = threading.Lock()
+_UNSEEN = object()  # what _transposes.get returns for a weight never seen
 
 
 def contiguous_transpose(weight):
@@ -52,11 +53,11 @@ def contiguous_transpose(weight):
     if weight.nbytes > TRANSPOSE_CACHE_BYTES:
         return numpy.ascontiguousarray(weight.T)
     key = (id(weight), weight.shape, weight.dtype.str)
-    if key not in _transposes:  # first sight: remembered, not kept
+    entry = _transposes.get(key, _UNSEEN)
+    if entry is _UNSEEN:  # first sight: remembered, not kept
         with _transposes_lock:
             _remember(key, None)
         return numpy.ascontiguousarray(weight.T)
-    entry = _transposes.get(key)
     if entry is not None and entry[0] == weight.tobytes():  # C order whatever the strides: same bytes, same values
         return entry[1]
     transposed = numpy.ascontiguousarray(weight.T)
