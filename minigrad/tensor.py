@@ -41,8 +41,8 @@ class Tensor:
 
     @classmethod
     def _make(cls, data, node=None):
-        """``Tensor(data)`` without its checks, for ``Function.apply`` and the engine, which run once per op and
-        wrap arrays they know to be valid; `node` is the graph node that produced `data`, or None."""
+        """``Tensor(data)`` without its checks, for the engine, which wraps arrays it knows to be valid; `node` is the
+        graph node that produced `data`, or None. (``Function.apply`` does the same inline: it runs once per op.)"""
         tensor = object.__new__(cls)
         tensor.data = data
         tensor.grad = None

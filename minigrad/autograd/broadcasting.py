@@ -9,7 +9,8 @@ is the output gradient summed over every axis that broadcasting added (leading a
 
 def unbroadcast(grad, shape):
     """Sum `grad` down to `shape`, undoing NumPy broadcasting (the gradient rule for broadcast inputs)."""
-    shape = tuple(shape)
+    if type(shape) is not tuple:  # a list or an array of sizes, from a caller
+        shape = tuple(shape)
     if grad.shape == shape:
         return grad
     added = grad.ndim - len(shape)

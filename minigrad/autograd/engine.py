@@ -96,38 +96,50 @@ def _walk(root_node, grad_root, retain_graph, shared, anomaly):
             grads = node._function.backward(node, grad_output)
             if type(grads) is not tuple or len(grads) != len(parents):
                 grads = _as_gradient_tuple(node, grads)
+            array_type = type(grad_output)
         for index, parent in enumerate(parents):
             if parent is None:
                 continue
             grad = grads[index]
-            is_node = type(parent) is Context
-            if grad is not None:
-                # Every gradient must be an array of dL/dy's backend with the shape and dtype of its argument: one
-                # comparison each here, on the hot path (a dtype is nearly always the same object, and `is` is
-                # quicker than NumPy's ==); the slow path converts what it can or explains.
-                shape, dtype = (parent._shape, parent._dtype) if is_node else (parent.data.shape, parent.data.dtype)
-                if (type(grad) is not type(grad_output) or grad.shape != shape
-                        or grad.dtype is not dtype and grad.dtype != dtype):
-                    grad = _checked_gradient(node, index, grad, grad_output, shape, dtype)
-                if anomaly:
-                    check_finite(grad, f"{node.name}.backward returned",
-                                 f"in the gradient for {argument_name(node._function, index)}", node._trace)
-            if not is_node:  # a leaf Tensor
+            # Every gradient must be an array of dL/dy's backend with the shape and dtype of its argument: one
+            # comparison each here, on the hot path (a dtype is nearly always the same object, and `is` is quicker
+            # than NumPy's ==); the slow path converts what it can or explains. A node keeps its output's shape
+            # and dtype; a leaf's are its array's.
+            if type(parent) is Context:  # an earlier node: its gradient waits until all its children have sent theirs
+                key = id(parent)
                 if grad is not None:
-                    store_leaf_gradient(parent, grad, owned, shared)
-                continue
-            key = id(parent)
-            if grad is not None:
-                previous = pending.get(key)
-                # a new array, never `+=`: the same gradient array may have been sent to several parents
-                pending[key] = grad if previous is None else _add(previous, grad)
-            remaining = children[key] - 1
-            children[key] = remaining
-            if remaining == 0:
-                ready.append(parent)
+                    dtype = parent._dtype
+                    if (type(grad) is not array_type or grad.shape != parent._shape
+                            or grad.dtype is not dtype and grad.dtype != dtype):
+                        grad = _checked_gradient(node, index, grad, grad_output, parent._shape, dtype)
+                    if anomaly:
+                        _check_gradient_finite(node, index, grad)
+                    previous = pending.get(key)
+                    # a new array, never `+=`: the same gradient array may have been sent to several parents
+                    pending[key] = grad if previous is None else _add(previous, grad)
+                remaining = children[key] - 1
+                children[key] = remaining
+                if remaining == 0:
+                    ready.append(parent)
+            elif grad is not None:  # a leaf Tensor
+                data = parent.data
+                if (type(grad) is not array_type or grad.shape != data.shape
+                        or grad.dtype is not data.dtype and grad.dtype != data.dtype):
+                    grad = _checked_gradient(node, index, grad, grad_output, data.shape, data.dtype)
+                    if grad is None:  # the op added it into .grad itself (see grad_to_add_into)
+                        continue
+                if anomaly:
+                    _check_gradient_finite(node, index, grad)
+                store_leaf_gradient(parent, grad, owned, shared)
         if not retain_graph:  # free what forward saved (Context._release, inline: it runs once per node)
             node.__dict__.clear()
             node._released = True
+
+
+def _check_gradient_finite(node, index, grad):
+    """Under detect_anomaly: raise if the gradient `node` sent to its argument `index` holds a NaN or an Inf."""
+    check_finite(grad, f"{node.name}.backward returned",
+                 f"in the gradient for {argument_name(node._function, index)}", node._trace)
 
 
 def count_children(*root_nodes):

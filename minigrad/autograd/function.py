@@ -35,6 +35,9 @@ from minigrad.autograd import mode
 from minigrad.backends import backend_of, get_array_module, is_array
 from minigrad.tensor import Tensor
 
+# apply builds its result as Tensor._make does, inline (a call less on every op): object.__new__ and four slots
+_new_tensor = object.__new__
+
 
 class Context:
     """The ``ctx`` of a Function call, and after it the graph node of the call's output.
@@ -160,8 +163,14 @@ class Function:
         anomaly = state.anomaly
         if anomaly:
             mode.check_finite(output, f"{cls.__name__}.forward produced", "in its output")
-        if not builds_graph or output.dtype.kind not in "fc":  # integer and boolean results carry no gradient
-            return Tensor._make(output)
+        result = _new_tensor(Tensor)  # Tensor._make(output, node), inline
+        result.data = output
+        result.grad = None
+        dtype = output.dtype
+        if not builds_graph or dtype.kind not in "fc":  # integer and boolean results carry no gradient
+            result._node = None
+            result._requires_grad = False
+            return result
 
         ctx._function = cls
         ctx._parents = tuple(parents)
@@ -170,10 +179,12 @@ class Function:
             ctx._constant_ids = constant_ids
         if cls.twin is not None:
             ctx._arguments = raw_args
-        ctx._shape, ctx._dtype = output.shape, output.dtype  # what backward's gradient for this output must be
+        ctx._shape, ctx._dtype = output.shape, dtype  # what backward's gradient for this output must be
         if anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-1])
-        return Tensor._make(output, ctx)
+        result._node = ctx
+        result._requires_grad = True
+        return result
 
 
 def call(function, *args):
