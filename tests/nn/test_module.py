@@ -149,6 +149,61 @@ def test_double_float_and_to():
     assert parameter.backend == "numpy"
 
 
+def _registered(module, name):
+    """What the registries hold for `name` (the record that parameters() and state_dict() walk)."""
+    for registry in (module._parameters, module._buffers, module._modules):
+        if name in registry:
+            return registry[name]
+    raise KeyError(name)
+
+
+def test_reading_an_entry_gives_what_the_registries_hold_after_every_kind_of_write():
+    model = TwoLayer()
+    writes = [
+        ("scale", lambda: setattr(model, "scale", nn.Parameter(minigrad.zeros(4)))),  # a new Parameter
+        ("scale", lambda: setattr(model, "scale", None)),                                # declared but absent
+        ("scale", lambda: setattr(model, "scale", nn.Parameter(minigrad.ones(4)))),
+        ("hidden", lambda: setattr(model, "hidden", nn.Linear(3, 4))),                   # a new sub-module
+        ("steps", lambda: model.register_buffer("steps", minigrad.zeros(1))),
+        ("steps", lambda: setattr(model, "steps", minigrad.ones(1))),                    # a buffer stays a buffer
+        ("steps", lambda: setattr(model, "steps", None)),
+        ("extra", lambda: model.register_parameter("extra", nn.Parameter(minigrad.ones(2)))),
+        ("extra", lambda: model.register_parameter("extra", None)),
+        ("extra", lambda: (delattr(model, "extra"), setattr(model, "extra", nn.Linear(1, 1)))),  # now a module
+        ("extra", lambda: model.register_buffer("extra", minigrad.ones(3))),            # ... then a buffer
+    ]
+    for name, write in writes:
+        write()
+        assert getattr(model, name) is _registered(model, name), name
+    assert [key for key in model.state_dict() if key.startswith(("extra", "steps", "scale"))] == ["scale", "extra"]
+    del model.extra
+    model.extra = 3  # a plain value now: in no registry
+    assert model.extra == 3 and "extra" not in model.state_dict()
+    del model.scale, model.hidden
+    for name in ("scale", "hidden"):
+        with pytest.raises(AttributeError, match=name):
+            getattr(model, name)
+    assert [name for name, _ in model.named_parameters()] == ["norm.weight", "norm.bias"]
+
+
+def test_an_entry_named_like_a_method_does_not_hide_it_as_in_pytorch():
+    ours, theirs = nn.Module(), torch.nn.Module()
+    ours.train, theirs.train = nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    assert callable(ours.train) and ours.train.__name__ == theirs.train.__name__ == "train"
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["train.weight", "train.bias"]
+
+
+def test_a_deep_copy_reads_its_own_entries():
+    import copy
+    model = TwoLayer()
+    twin = copy.deepcopy(model)
+    twin.scale = nn.Parameter(minigrad.zeros(4))
+    twin.hidden.weight.data[...] = 7
+    assert twin.scale is twin._parameters["scale"] and model.scale is model._parameters["scale"]
+    assert float(model.scale.data.sum()) == 4 and float(model.hidden.weight.data.max()) < 7
+    assert twin.hidden is twin._modules["hidden"] and twin.hidden is not model.hidden
+
+
 def test_assigning_a_plain_tensor_to_a_parameter_is_refused():
     layer = nn.Linear(2, 3)
     with pytest.raises(TypeError, match="parameter 'weight'"):
