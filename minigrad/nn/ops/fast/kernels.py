@@ -303,18 +303,6 @@ def times_through_float64(values, factor, out):
     return finite
 
 
-@_jit
-def same_bits(a, b):
-    """Whether 1-D unsigned-integer arrays a and b (the bits of two arrays of floats, of one length) are equal
-    entry for entry: for minigrad.nn.ops.fast.linear, which compares a weight with the bytes its kept W^T was
-    copied from. Every pair is compared, without an early exit, so that the loop compiles to vector instructions
-    (the arrays are equal nearly every time it is asked)."""
-    differing = a.dtype.type(0)
-    for i in range(a.size):
-        differing |= a[i] ^ b[i]
-    return differing == 0
-
-
 # --- LayerNorm: x as (rows, m), one group per row ------------------------------------------------------------------
 
 @_jit

@@ -12,11 +12,9 @@ SMALL_PRODUCT) keep the plain forward and BLAS's threads.
 The copy of W^T is a transpose, which is slow on this hardware for any layout (12 us for a 128x128 float32
 weight, more than the product of a 32-row batch with it, 10.7 us). An RNN multiplies by the same weight at every
 time step, so the copy is kept (for weights up to TRANSPOSE_CACHE_BYTES met in two calls, the last TRANSPOSES_KEPT
-of them) with the bytes it was copied from, and reused while the weight's bytes are the same. Any change to the
-weight's values (an optimizer step, an in-place edit, another array at the same address) changes its bytes, and
-the copy is made again. The comparison reads the weight in place, as unsigned integers of its itemsize, in a
-compiled loop where numba is available (0.5 us for a 128x128 float32 weight); ``weight.tobytes() == kept`` copies
-the weight first and takes 2.9 us, and is the way for a weight that is not C-contiguous or without numba.
+of them) with the bytes it was copied from, and reused while the weight's bytes are the same: comparing them
+costs 3.7 us. Any change to the weight's values (an optimizer step, an in-place edit, another array at the same
+address) changes its bytes, and the copy is made again.
 
 Backward is the plain class's products (dL/dy @ W, dL/dy^T @ x, dL/dy summed), which already reach BLAS without a
 transposed weight, run on a gradient lifted out of the subnormal range by a power of two when it vanishes
@@ -30,7 +28,7 @@ import threading
 
 import numpy
 
-from minigrad.nn.ops.fast import kernels, subnormal
+from minigrad.nn.ops.fast import subnormal
 from minigrad.nn.ops.linear import Linear
 
 # Products up to this many multiply-adds (M N K) use the contiguous copy of W^T: OpenBLAS's small-matrix kernels
@@ -60,7 +58,7 @@ def contiguous_transpose(weight):
         with _transposes_lock:
             _remember(key, None)
         return numpy.ascontiguousarray(weight.T)
-    if entry is not None and _same_bytes(weight, entry[0]):
+    if entry is not None and entry[0] == weight.tobytes():  # C order whatever the strides: same bytes, same values
         return entry[1]
     transposed = numpy.ascontiguousarray(weight.T)
     if transposed.base is not None:  # weight.T was C-contiguous already (a Fortran-ordered weight): nothing to keep
@@ -71,18 +69,6 @@ def contiguous_transpose(weight):
     with _transposes_lock:
         _remember(key, (transposed.T.tobytes(), transposed))
     return transposed
-
-
-# the unsigned integer type of each float itemsize: its bits, compared by kernels.same_bits
-_BITS = {4: numpy.uint32, 8: numpy.uint64}
-
-
-def _same_bytes(weight, kept):
-    """Whether `weight`, read in C order whatever its strides, has the bytes `kept`."""
-    bits = _BITS.get(weight.itemsize)
-    if bits is not None and weight.flags.c_contiguous and kernels.enabled():
-        return kernels.same_bits(weight.reshape(-1).view(bits), numpy.frombuffer(kept, dtype=bits))
-    return kept == weight.tobytes()
 
 
 def _remember(key, entry):
