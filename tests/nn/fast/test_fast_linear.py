@@ -14,6 +14,7 @@ from minigrad.nn.ops.fast import linear as fast_linear
 from tests.helpers import assert_close
 
 TOLERANCE = {numpy.float64: 1e-12, numpy.float32: 1e-5}
+_BITS = {numpy.float64: numpy.uint64, numpy.float32: numpy.uint32}
 
 
 def _run(op, arrays):
@@ -70,18 +71,28 @@ def _forward(weight_array, x_array):
     return fast.ContiguousTransposeLinear.forward(minigrad.Context(), x_array, weight_array)
 
 
-def test_kept_transpose_follows_every_change_of_the_weight():
-    """The same weight array, changed in place between calls (an optimizer step, an edit of one entry, a sign of
-    zero): every forward multiplies by the weight as it is now."""
+@pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
+def test_kept_transpose_follows_every_change_of_the_weight(dtype):
+    """The same weight array, changed in place between calls (an optimizer step, an edit of one entry, the last
+    entry by one step, a sign of zero, a NaN's payload): every forward multiplies by the weight as it is now."""
     rng = numpy.random.default_rng(4)
-    weight, x = rng.standard_normal((6, 5)), rng.standard_normal((3, 5))
-    for change in (lambda w: w.__isub__(0.1 * w), lambda w: w.__setitem__((2, 3), 7.0),
-                   lambda w: w.__setitem__((0, 0), 0.0), lambda w: w.__setitem__((0, 0), -0.0)):
+    weight, x = rng.standard_normal((6, 5)).astype(dtype), rng.standard_normal((3, 5)).astype(dtype)
+    other_nan = numpy.frombuffer(numpy.array(numpy.nan, dtype).tobytes(), dtype=_BITS[dtype]) + 1
+
+    def last_by_one_step(w):
+        w[-1, -1] = numpy.nextafter(w[-1, -1], numpy.inf, dtype=dtype)
+
+    for change in (lambda w: w.__isub__(0.1 * w), lambda w: w.__setitem__((2, 3), 7.0), last_by_one_step,
+                   lambda w: w.__setitem__((0, 0), 0.0), lambda w: w.__setitem__((0, 0), -0.0),
+                   lambda w: w.__setitem__((1, 1), numpy.nan), lambda w: w.view(_BITS[dtype]).__setitem__(
+                       (1, 1), other_nan[0])):
         for _ in range(2):  # the second call on the same weight keeps its W^T, the next reuse it
             numpy.testing.assert_array_equal(_forward(weight, x), x @ numpy.ascontiguousarray(weight.T))
         assert fast_linear._transposes[(id(weight), weight.shape, weight.dtype.str)] is not None
         change(weight)
         numpy.testing.assert_array_equal(_forward(weight, x), x @ numpy.ascontiguousarray(weight.T))
+        # bit for bit (assert_array_equal takes two NaNs, or 0.0 and -0.0, as equal)
+        assert fast_linear.contiguous_transpose(weight).T.tobytes() == weight.tobytes()
     assert numpy.signbit(fast_linear.contiguous_transpose(weight)[0, 0])
 
 
