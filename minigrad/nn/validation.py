@@ -44,14 +44,14 @@ def check_linear(layer, x, weight, bias):
 
 def check_layer_norm(layer, x, normalized_shape, weight, bias):
     require_tensor(layer, x)
-    count = len(normalized_shape)
-    if x.ndim < count or x.shape[x.ndim - count:] != normalized_shape:
+    count, shape = len(normalized_shape), x.shape
+    if len(shape) < count or shape[len(shape) - count:] != normalized_shape:
         raise ValueError(f"{layer}: the last {count} dimension(s) of the input must be normalized_shape "
-                         f"{normalized_shape}, but the input has shape {x.shape}")
-    for name, parameter in (("weight", weight), ("bias", bias)):
-        if parameter is not None and parameter.shape != normalized_shape:
-            raise ValueError(f"{layer}: {name} has shape {parameter.shape}, expected normalized_shape "
-                             f"{normalized_shape}")
+                         f"{normalized_shape}, but the input has shape {shape}")
+    if weight is not None and weight.shape != normalized_shape:
+        raise ValueError(f"{layer}: weight has shape {weight.shape}, expected normalized_shape {normalized_shape}")
+    if bias is not None and bias.shape != normalized_shape:
+        raise ValueError(f"{layer}: bias has shape {bias.shape}, expected normalized_shape {normalized_shape}")
 
 
 BATCH_NORM_INPUTS = {2: "a 2-D input (N, C)", 3: "a 3-D input (N, C, L)", 4: "a 4-D input (N, C, H, W)"}

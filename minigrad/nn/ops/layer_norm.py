@@ -43,6 +43,8 @@ Faster implementations of this class (cache-blocked NumPy, compiled loops) are s
 :mod:`minigrad.nn.ops.fast`; ``minigrad.set_fast_kernels(False)`` makes every call run this one.
 """
 
+import math
+
 from minigrad.autograd.function import Function
 from minigrad.nn import composed
 
@@ -97,11 +99,8 @@ class LayerNorm(Function):
 def as_rows(ctx, x, weight, bias, normalized_ndim):
     """x as (rows, m), one row per example, and weight and bias as (m,) vectors (or None); `ctx` keeps the shapes
     of x and of the parameters, which backward's gradients must have."""
-    ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[x.ndim - normalized_ndim:]
-    rows, m = 1, 1
-    for size in x.shape[:x.ndim - normalized_ndim]:
-        rows *= size
-    for size in x.shape[x.ndim - normalized_ndim:]:
-        m *= size
+    split = x.ndim - normalized_ndim  # the axes before it are the examples', those from it on are normalized
+    ctx.x_shape, ctx.parameter_shape = x.shape, x.shape[split:]
+    rows, m = math.prod(x.shape[:split]), math.prod(x.shape[split:])
     return (x.reshape(rows, m), None if weight is None else weight.reshape(m),
             None if bias is None else bias.reshape(m))
