@@ -154,16 +154,17 @@ def check_momentum(layer, momentum):
 
 def check_rnn_cell(layer, x, h, input_size, hidden_size):
     require_tensor(layer, x)
-    if x.ndim not in (1, 2):
+    shape = x.shape
+    if len(shape) not in (1, 2):
         raise ValueError(f"{layer}: expected an input of shape (batch, {input_size}) or unbatched "
-                         f"({input_size},), got {x.shape}")
-    if x.shape[-1] != input_size:
+                         f"({input_size},), got {shape}")
+    if shape[-1] != input_size:
         raise ValueError(f"{layer}: expected an input with input_size {input_size} in its last dimension, got "
-                         f"an input of shape {x.shape}")
+                         f"an input of shape {shape}")
     if h is None:
         return
     require_tensor(layer, h, "hidden state")
-    expected = (hidden_size,) if x.ndim == 1 else (x.shape[0], hidden_size)
+    expected = (hidden_size,) if len(shape) == 1 else (shape[0], hidden_size)
     if h.shape != expected:
         raise ValueError(f"{layer}: expected a hidden state of shape {expected} for an input of shape {x.shape} "
                          f"(hidden_size {hidden_size}), got a hidden state of shape {h.shape}")

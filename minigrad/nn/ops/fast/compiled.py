@@ -35,11 +35,6 @@ from minigrad.nn.ops.fast import kernels, subnormal
 from minigrad.nn.ops.layer_norm import LayerNorm, as_rows
 
 
-def _present(*arrays):
-    """The arrays that are not None (optional gain and shift)."""
-    return [array for array in arrays if array is not None]
-
-
 def _grad_to_add_into(ctx, needs_x, *inputs):
     """x's ``.grad`` array, where backward may add dL/dx into it in the same pass that computes it (the engine's
     grad_to_add_into, for an input that is a leaf with a gradient from an earlier backward) and it is C-contiguous
@@ -82,7 +77,7 @@ class NumbaLayerNorm(LayerNorm):
     def backward(ctx, grad_output):
         x_rows, mean, inv_std, weight_row = ctx.saved_tensors
         rows, m = x_rows.shape
-        if not kernels.suits(*_present(grad_output, x_rows, weight_row)):
+        if not kernels.suits(grad_output, x_rows, weight_row):
             normalized = ((x_rows - mean[:, None]) * inv_std[:, None]).astype(x_rows.dtype)
             plain = _plain_context(ctx, normalized, inv_std[:, None].astype(x_rows.dtype), weight_row)
             return LayerNorm.backward(plain, grad_output)
@@ -150,7 +145,7 @@ class NumbaBatchNorm(BatchNorm):
         x_ncl, mean, inv_std, weight = ctx.saved_tensors
         xp = get_array_module(x_ncl)
         channels, dtype = x_ncl.shape[1], x_ncl.dtype
-        if not kernels.suits(*_present(grad_output, x_ncl, weight)):
+        if not kernels.suits(grad_output, x_ncl, weight):
             per_channel = (1, channels) + (1,) * (grad_output.ndim - 2)
             normalized = ((x_ncl - mean[:, None]) * inv_std[:, None]).astype(dtype).reshape(grad_output.shape)
             plain = _plain_context(ctx, normalized, inv_std.astype(dtype).reshape(per_channel),

@@ -145,12 +145,13 @@ KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def suits(*arrays):
-    """True when every array is a plain NumPy float32/float64 array of one dtype (contiguity is fixed by callers)."""
+    """True when every array is a plain NumPy float32/float64 array of one dtype (contiguity is fixed by callers).
+    None entries after the first (a layer without a gain or a shift) are skipped."""
     dtype = arrays[0].dtype
     if dtype not in KERNEL_DTYPES:
         return False
     for array in arrays:
-        if type(array) is not np.ndarray or array.dtype is not dtype and array.dtype != dtype:
+        if array is not None and (type(array) is not np.ndarray or array.dtype is not dtype and array.dtype != dtype):
             return False
     return True
 
