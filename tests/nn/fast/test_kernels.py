@@ -329,24 +329,29 @@ def test_float32_large_mean_normalizes_to_unit_variance(build, monkeypatch, laye
     assert numpy.all(numpy.abs(output.mean(axis=axis)) < 1e-4)
 
 
-def test_float32_large_mean_layer_norm_backward_matches_float64(build, monkeypatch):
-    """The compiled LayerNorm does its per-element arithmetic in float32; for mean 1e4 and std 1e-2 the float32
-    mean alone is off by up to half a spacing (5e-4, a twentieth of the spread), so xhat and dL/dx would be off by
-    about 5%: the kernels must keep the mean's low part (dL/dx within 1e-5 of the float64 plain class here)."""
+@pytest.mark.parametrize("layer", ["layer_norm", "batch_norm"])
+def test_float32_large_mean_backward_matches_float64(build, monkeypatch, layer):
+    """The compiled LayerNorm and BatchNorm do their per-element arithmetic in float32; for mean 1e4 and std 1e-2
+    the float32 mean alone is off by up to half a spacing (5e-4, a twentieth of the spread), so y, xhat and dL/dx
+    would be off by about 5%: the kernels must keep the mean's low part (y and dL/dx within 1e-5 of the float64
+    plain class here)."""
     monkeypatch.setattr(kernels, "ENABLED", True)
     rng = numpy.random.default_rng(1)
     x = (1e4 + 1e-2 * rng.standard_normal((64, 1024))).astype(numpy.float32)
     dy = rng.standard_normal(x.shape).astype(numpy.float32)
-    gradients = []
+    results = []
     for data, upstream in ((x, dy), (x.astype(numpy.float64), dy.astype(numpy.float64))):
         leaf = minigrad.tensor(data, backend="numpy", requires_grad=True)
-        output = F.layer_norm(leaf, 1024, eps=1e-12)
+        if layer == "layer_norm":
+            output = F.layer_norm(leaf, 1024, eps=1e-12)
+        else:
+            output = F.batch_norm(leaf, None, None, training=True, eps=1e-12)
         assert output.grad_fn.name.startswith("Numba") == (data.dtype == numpy.float32)
         output.backward(minigrad.tensor(upstream, backend="numpy"))
-        gradients.append(leaf.grad.numpy().astype(numpy.float64))
+        results.append([output.detach().numpy().astype(numpy.float64), leaf.grad.numpy().astype(numpy.float64)])
         monkeypatch.setattr(minigrad.fast_path, "_enabled", False)  # the float64 reference: the plain class
-    compiled, plain = gradients
-    assert numpy.abs(compiled - plain).max() < 1e-5 * numpy.abs(plain).max()
+    for compiled, plain in zip(*results):
+        assert numpy.abs(compiled - plain).max() < 1e-5 * numpy.abs(plain).max()
 
 
 def test_float32_dgamma_and_dbeta_of_a_tall_array_keep_their_digits(build, monkeypatch):
