@@ -288,6 +288,11 @@ def _checked_gradient(node, index, grad, grad_output, shape, dtype):
     """The slow path of the gradient check: convert what can be converted, explain what cannot (and None for a
     gradient a fused backward added into the leaf's .grad itself: see grad_to_add_into)."""
     if grad is ADDED_INTO_GRAD and isinstance(node._parents[index], Tensor):  # a leaf (a Parameter too)
+        if not _running.adds_into_grad:  # then grad_to_add_into gave no array: nothing was added
+            raise RuntimeError(
+                f"{node.name}.backward returned ADDED_INTO_GRAD for {argument_name(node._function, index)}, but this "
+                "backward lets no op add into .grad (anomaly detection checks every gradient; autograd.grad "
+                "returns them): return ADDED_INTO_GRAD only where grad_to_add_into(ctx, index) gave an array")
         return None
     grad = _as_gradient_array(grad, grad_output, node._function, index)
     if grad.shape != shape:

@@ -342,6 +342,26 @@ def test_detect_anomaly_raises_at_the_first_non_finite_backward_and_names_the_op
     assert numpy.isinf(host(x.grad)[0])
 
 
+def test_added_into_grad_where_no_op_may_add_into_grad_is_an_error_naming_the_op():
+    """ADDED_INTO_GRAD says "I added dL/dx into x.grad myself", which a backward may only say where
+    grad_to_add_into gave it the array; under detect_anomaly it never does, so the gradient would be lost."""
+    from minigrad.autograd.engine import ADDED_INTO_GRAD
+
+    class ClaimsToAdd(minigrad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return ADDED_INTO_GRAD
+
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    with minigrad.detect_anomaly(), pytest.raises(RuntimeError, match="ClaimsToAdd.backward returned ADDED_INTO_GRAD"):
+        ClaimsToAdd.apply(x).sum().backward()
+    assert x.grad is None
+
+
 def test_without_detect_anomaly_nan_passes_silently():
     x = leaf([-1.0])
     with numpy.errstate(invalid="ignore"):

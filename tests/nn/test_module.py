@@ -1,6 +1,7 @@
 """Module mechanics: registration by assignment, state_dict and load_state_dict, modes, moving and converting,
 printing, initialization."""
 
+import copy
 import subprocess
 import sys
 
@@ -194,7 +195,6 @@ def test_an_entry_named_like_a_method_does_not_hide_it_as_in_pytorch():
 
 
 def test_a_deep_copy_reads_its_own_entries():
-    import copy
     model = TwoLayer()
     twin = copy.deepcopy(model)
     twin.scale = nn.Parameter(minigrad.zeros(4))
@@ -202,6 +202,61 @@ def test_a_deep_copy_reads_its_own_entries():
     assert twin.scale is twin._parameters["scale"] and model.scale is model._parameters["scale"]
     assert float(model.scale.data.sum()) == 4 and float(model.hidden.weight.data.max()) < 7
     assert twin.hidden is twin._modules["hidden"] and twin.hidden is not model.hidden
+
+
+def test_writes_to_the_registries_themselves_are_read_as_in_pytorch():
+    """Layer surgery on a PyTorch model writes its registries directly; reads, forward, parameters() and
+    state_dict() must all follow, in minigrad as in PyTorch."""
+    for library, ones in ((nn, lambda: minigrad.ones(1, 2)), (torch.nn, lambda: torch.ones(1, 2))):
+        class Net(library.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = library.Linear(2, 2)
+                self.scale = library.Parameter(ones()[0])
+                self.register_buffer("steps", ones()[0])
+
+            def forward(self, x):
+                return self.fc(x) * self.scale
+
+        net, layer = Net(), library.Linear(2, 2)
+        net.fc  # read once through the class before the surgery
+        net._modules["fc"] = layer
+        net(ones()).sum().backward()
+        assert net.fc is layer and layer.weight.grad is not None and next(net.fc.parameters()) is layer.weight
+        scale = library.Parameter(ones()[0] * 3)
+        net._parameters["scale"] = scale
+        net._buffers["steps"] = ones()[0] * 2
+        assert net.scale is scale and float(net.steps.sum()) == 4
+        assert float(net.state_dict()["steps"].sum()) == 4
+        del net._parameters["scale"]
+        net._modules.clear()
+        for name in ("scale", "fc"):
+            with pytest.raises(AttributeError):
+                getattr(net, name)
+        twin = copy.copy(Net())  # a shallow copy shares the registries, as in PyTorch: reads follow either one
+        original = copy.copy(twin)
+        twin.fc = library.Linear(2, 2)
+        assert original.fc is twin.fc is original._modules["fc"]
+        library.Module.__init__(twin)  # registries anew: nothing registered is readable
+        with pytest.raises(AttributeError):
+            twin.fc
+
+
+def test_a_subclass_with_its_own_getattr_sees_every_read():
+    class Counted(nn.Linear):
+        reads = []
+
+        def __getattr__(self, name):
+            Counted.reads.append(name)
+            return super().__getattr__(name)
+
+    nn.Linear(2, 2).weight  # the plain class reads through the quick path
+    layer = Counted(2, 3)
+    Counted.reads.clear()
+    assert layer.weight is layer._parameters["weight"] and layer.bias is layer._parameters["bias"]
+    with pytest.raises(AttributeError):
+        layer.missing
+    assert Counted.reads == ["weight", "bias", "missing"]
 
 
 def test_assigning_a_plain_tensor_to_a_parameter_is_refused():
