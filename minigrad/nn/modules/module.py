@@ -90,7 +90,7 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):  # called only when normal lookup fails: look in the registries
+    def __getattr__(self, name):  # when normal lookup fails (or _Registered finds no entry): the registries
         for registry in ("_parameters", "_buffers", "_modules"):
             entries = self.__dict__.get(registry)
             if entries is not None and name in entries:
@@ -289,7 +289,6 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = ([self.extra_repr()] if self.extra_repr() else []) + children
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
-
 
 
 class _Registered:
