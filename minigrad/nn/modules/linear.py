@@ -26,7 +26,7 @@ class Linear(Module):
             init.uniform_fan_in_(self.bias, self.in_features)
 
     def forward(self, x):
-        weight, bias = self.weight, self.bias  # looked up once: each lookup goes through Module.__getattr__
+        weight, bias = self.weight, self.bias  # looked up once: each read of a registered name is a descriptor call
         validation.check_linear(validation.Described(self), x, weight, bias)
         return F.apply_linear(x, weight, bias)
 

@@ -50,7 +50,7 @@ class LayerNorm(Module):
         self.register_parameter("bias", Parameter(zeros(self.normalized_shape)) if has_bias else None)
 
     def forward(self, x):
-        weight, bias = self.weight, self.bias  # looked up once: each lookup goes through Module.__getattr__
+        weight, bias = self.weight, self.bias  # looked up once: each read of a registered name is a descriptor call
         validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, weight, bias)
         return F.apply_layer_norm(x, self.normalized_shape, weight, bias, self.eps)
 
@@ -75,7 +75,7 @@ class RMSNorm(Module):
         self.register_parameter("weight", Parameter(ones(self.normalized_shape)) if elementwise_affine else None)
 
     def forward(self, x):
-        weight = self.weight  # looked up once: each lookup goes through Module.__getattr__
+        weight = self.weight  # looked up once: each read of a registered name is a descriptor call
         validation.check_layer_norm(validation.Described(self), x, self.normalized_shape, weight, None)
         return F.apply_rms_norm(x, self.normalized_shape, weight, self.eps)
 
