@@ -181,6 +181,21 @@ def layer_norm_lstm_cell(x, hx, w_ih, w_hh, gamma_ih, gamma_hh, bias, gamma_c, b
     return _lstm_update(gates, c, lambda cell: layer_norm(cell, cell.shape[-1], gamma_c, beta_c, eps))
 
 
+def layer_norm_rnn_cell(x, h, w_ih, w_hh, gain, gain_hh, gain_ih, bias, mode, nonlinearity, eps=1e-5):
+    input_term, recurrent_term = linear(x, w_ih), linear(h, w_hh)
+    size = w_hh.shape[0]
+    if mode == "joint":
+        pre_activation = layer_norm(recurrent_term + input_term, size, gain, None, eps)
+    elif mode == "separate":
+        pre_activation = layer_norm(recurrent_term, size, gain_hh, None, eps) + layer_norm(
+            input_term, size, gain_ih, None, eps)
+    else:
+        pre_activation = layer_norm(recurrent_term, size, gain_hh, None, eps) + input_term
+    if bias is not None:
+        pre_activation = pre_activation + bias
+    return pre_activation.tanh() if nonlinearity == "tanh" else pre_activation.relu()
+
+
 def _lstm_state(x, hx, hidden_size):
     if hx is not None:
         return hx

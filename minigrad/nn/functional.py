@@ -23,7 +23,7 @@ from minigrad.nn.ops.nll_loss import NLLLoss
 from minigrad.nn.ops.nonlinearities import Elu, Gelu, LeakyRelu, LogSigmoid, Silu, Softplus
 from minigrad.nn.ops.losses import REDUCTIONS
 from minigrad.nn.ops.lstm import LayerNormLSTMCell, LSTMCell
-from minigrad.nn.ops.recurrent import NONLINEARITIES
+from minigrad.nn.ops.recurrent import NONLINEARITIES, LayerNormRNNCell
 from minigrad.nn.ops.rms_norm import RMSNorm, default_eps
 from minigrad.tensor import Tensor
 
@@ -249,6 +249,13 @@ def apply_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity):
     if h is None:
         h = zeros_state(x, w_ih.shape[0])
     return RNNCell.apply(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
+
+
+def apply_layer_norm_rnn_cell(x, h, w_ih, w_hh, gain, gain_hh, gain_ih, bias, mode, nonlinearity, eps):
+    """One step of nn.LayerNormRNNCell on arguments it has checked (see :mod:`minigrad.nn.ops.recurrent`): the
+    gains of `mode` given, the others None."""
+    op = fast.implementation(LayerNormRNNCell, x, h, w_ih, w_hh, gain, gain_hh, gain_ih, bias)  # or a faster subclass
+    return op.apply(x, h, w_ih, w_hh, gain, gain_hh, gain_ih, bias, mode, nonlinearity, eps)
 
 
 def lstm_cell(x, hx, w_ih, w_hh, b_ih=None, b_hh=None):

@@ -64,6 +64,10 @@ LAYERS = [
      (normal(2, 3), normal(2, 4), normal(4, 3), normal(4, 4), normal(4), normal(4))),
     ("lstm_cell", lambda lib, f, x, h, c, wi, wh, bi, bh: _lstm_cell(lib, f, x, h, c, wi, wh, bi, bh),
      (normal(2, 3), normal(2, 2), normal(2, 2), normal(8, 3), normal(8, 2), normal(8), normal(8))),
+    ("layer_norm_rnn_cell_separate", lambda lib, f, *t: _layer_norm_rnn_cell(lib, f, "separate", "tanh", *t),
+     (normal(2, 3), normal(2, 4), normal(4, 3), normal(4, 4), normal(4), normal(4), normal(4))),
+    ("layer_norm_rnn_cell_joint_relu", lambda lib, f, *t: _layer_norm_rnn_cell(lib, f, "joint", "relu", *t),
+     (normal(2, 3), normal(2, 4), normal(4, 3), normal(4, 4), normal(4), normal(4))),
     ("softmax", lambda lib, f, x: f.softmax(x, dim=1), (normal(3, 4),)),
     ("log_softmax", lambda lib, f, x: f.log_softmax(x, dim=-1), (normal(3, 4),)),
     ("cross_entropy", lambda lib, f, z: f.cross_entropy(z, _t(TARGET, lib)), (normal(4, 5),)),
@@ -98,6 +102,23 @@ def _rnn_cell(lib, f, x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity):
         return torch._VF.rnn_tanh_cell(x, h, w_ih, w_hh, b_ih, b_hh) if nonlinearity == "tanh" else \
             torch._VF.rnn_relu_cell(x, h, w_ih, w_hh, b_ih, b_hh)
     return f.rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
+
+
+def _layer_norm_rnn_cell(lib, f, mode, nonlinearity, x, h, w_ih, w_hh, *gains_and_bias):
+    """One LayerNormRNNCell step, minigrad's fused op or torch composed: gains (g_hh, g_ih) in separate mode, (g,)
+    in joint mode, then the bias b."""
+    *gains, bias = gains_and_bias
+    if lib is torch:
+        u, v = x @ w_ih.T, h @ w_hh.T
+        size = (w_hh.shape[0],)
+        if mode == "separate":
+            a = f.layer_norm(v, size, gains[0], eps=1e-5) + f.layer_norm(u, size, gains[1], eps=1e-5)
+        else:
+            a = f.layer_norm(v + u, size, gains[0], eps=1e-5)
+        a = a + bias
+        return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
+    arguments = (None, *gains) if mode == "separate" else (gains[0], None, None)
+    return f.apply_layer_norm_rnn_cell(x, h, w_ih, w_hh, *arguments, bias, mode, nonlinearity, 1e-5)
 
 
 def _lstm_cell(lib, f, x, h, c, w_ih, w_hh, b_ih, b_hh):

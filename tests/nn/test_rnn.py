@@ -6,6 +6,7 @@ import torch
 
 import minigrad
 from minigrad import nn
+from minigrad.nn.ops import fast
 from tests.helpers import assert_close
 from tests.nn.reference import compare_calls, copy_weights_to_torch, perturb_parameters, random_inputs
 
@@ -43,6 +44,15 @@ class TorchLayerNormRNNCell(torch.nn.Module):
         return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
 
 
+@pytest.fixture(params=[False, True], ids=["plain", "fast"])
+def fast_kernels(request):
+    """The cell's one node is the plain LayerNormRNNCell op, or its fast subclass where it suits."""
+    previous = minigrad.fast_kernels_enabled()
+    minigrad.set_fast_kernels(request.param)
+    yield request.param
+    minigrad.set_fast_kernels(previous)
+
+
 def perturbed_cell(mode, nonlinearity="tanh", input_size=3, hidden_size=5):
     cell = nn.LayerNormRNNCell(input_size, hidden_size, mode=mode, nonlinearity=nonlinearity)
     return perturb_parameters(cell, seed=2, select=lambda name: "norm" in name or name == "bias")
@@ -50,14 +60,17 @@ def perturbed_cell(mode, nonlinearity="tanh", input_size=3, hidden_size=5):
 
 @pytest.mark.parametrize("mode", ["joint", "separate", "recurrent"])
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_layer_norm_rnn_cell_matches_torch(mode, nonlinearity):
+def test_layer_norm_rnn_cell_matches_torch(mode, nonlinearity, fast_kernels):
     cell = perturbed_cell(mode, nonlinearity)
+    node = cell(minigrad.randn(4, 3), minigrad.randn(4, 5)).grad_fn
+    assert node.name == ("NumbaLayerNormRNNCell" if fast_kernels and fast.kernels.usable(
+        cell.weight_hh.data) else "LayerNormRNNCell")  # one node per step
     reference = copy_weights_to_torch(cell, TorchLayerNormRNNCell(3, 5, mode, nonlinearity).double())
     compare_calls(cell, reference, random_inputs((4, 3), (4, 5)))
 
 
 @pytest.mark.parametrize("mode", ["joint", "separate", "recurrent"])
-def test_layer_norm_rnn_unrolled_matches_torch_over_20_steps(mode):
+def test_layer_norm_rnn_unrolled_matches_torch_over_20_steps(mode, fast_kernels):
     cell = perturbed_cell(mode)
     reference = copy_weights_to_torch(cell, TorchLayerNormRNNCell(3, 5, mode, "tanh").double())
     rnn = nn.RNN(cell)
@@ -74,7 +87,7 @@ def test_layer_norm_rnn_unrolled_matches_torch_over_20_steps(mode):
 
 
 @pytest.mark.parametrize("mode", ["joint", "separate", "recurrent"])
-def test_layer_norm_rnn_gradcheck(mode):
+def test_layer_norm_rnn_gradcheck(mode, fast_kernels):
     rnn = nn.RNN(perturbed_cell(mode, input_size=2, hidden_size=3))
     x, h = (minigrad.tensor(a, requires_grad=True) for a in random_inputs((3, 2, 2), (2, 3)))
     assert minigrad.gradcheck(lambda x, h: rnn(x, h)[0], (x, h))

@@ -101,18 +101,13 @@ class LayerNormRNNCell(Module):
     def forward(self, x, hx=None):
         validation.check_rnn_cell(validation.Described(self), x, hx, self.input_size, self.hidden_size)
         h = F.zeros_state(x, self.hidden_size) if hx is None else hx
-        input_term = F.apply_linear(x, self.weight_ih)  # x and h checked above, so their products need no check
-        recurrent_term = F.apply_linear(h, self.weight_hh)
-        if self.mode == "joint":
-            summed = self.norm(recurrent_term + input_term)
-        elif self.mode == "separate":
-            summed = self.norm_hh(recurrent_term) + self.norm_ih(input_term)
+        mode = self.mode
+        if mode == "joint":
+            gains = (self.norm.weight, None, None)
         else:
-            summed = self.norm_hh(recurrent_term) + input_term
-        bias = self.bias
-        if bias is not None:
-            summed = summed + bias
-        return F.tanh(summed) if self.nonlinearity == "tanh" else F.relu(summed)
+            gains = (None, self.norm_hh.weight, self.norm_ih.weight if mode == "separate" else None)
+        return F.apply_layer_norm_rnn_cell(x, h, self.weight_ih, self.weight_hh, *gains, self.bias, mode,
+                                           self.nonlinearity, self.eps)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}, mode={self.mode}, eps={self.eps}"

@@ -16,8 +16,8 @@ from minigrad.nn.ops.layer_norm import LayerNorm
 from minigrad.nn.ops.linear import Linear
 from minigrad.nn.ops.pooling import AvgPool2d, MaxPool2d
 from minigrad.nn.ops.losses import CrossEntropy, MSELoss
-from minigrad.nn.ops.recurrent import RNNCell
+from minigrad.nn.ops.recurrent import LayerNormRNNCell, RNNCell
 from minigrad.nn.ops.rms_norm import RMSNorm
 
-__all__ = ["Linear", "Conv2d", "LayerNorm", "BatchNorm", "GroupNorm", "RNNCell", "MaxPool2d", "AvgPool2d", "Softmax",
+__all__ = ["Linear", "Conv2d", "LayerNorm", "BatchNorm", "GroupNorm", "RNNCell", "LayerNormRNNCell", "MaxPool2d", "AvgPool2d", "Softmax",
            "LogSoftmax", "CrossEntropy", "MSELoss", "Embedding", "ScaledDotProductAttention", "RMSNorm"]

@@ -1,4 +1,6 @@
-"""One step of a vanilla (Elman) recurrent network, as one graph node.
+"""One step of a vanilla (Elman) recurrent network, and of its layer-normalized form, each as one graph node.
+
+**RNNCell.**
 
 Forward, for a batch x of shape (B, I) and the previous hidden state h of shape (B, H):
 
@@ -18,11 +20,32 @@ in a Linear layer (see :mod:`minigrad.nn.ops.linear`):
 Unrolled over time the same W_hh is used at every step; each step's node returns its own share of dL/dW_hh and
 the engine adds the shares up, which is backpropagation through time. dL/dh is what flows to the previous step.
 
+**LayerNormRNNCell** (Ba, Kiros and Hinton 2016, sec. 3.1). With the input term u = x @ W_ih^T and the
+recurrent term v = h @ W_hh^T (no biases before normalizing), LN(z; g) = g * (z - mean(z)) / sqrt(var(z) + eps)
+over the H features of each row, and one of three modes:
+
+    joint:      a = LN(v + u; g) + b                     (the paper's Eq. 4)
+    separate:   a = LN(v; g_hh) + LN(u; g_ih) + b        (the paper's experiments)
+    recurrent:  a = LN(v; g_hh) + u + b
+    h' = f(a)
+
+Backward, from dL/dh': da = g * f'(a) as above, dL/db = the batch sum of da, and through each LN its fused formula
+(derived in :mod:`minigrad.nn.ops.layer_norm`): for a row with normalized values zhat, r = 1/sqrt(var + eps) and
+q = dL/dzhat = da * gain,
+
+    dL/dz = r (q - mean(q) - zhat mean(q zhat)),         dL/dgain = the batch sum of da * zhat.
+
+That gives dL/dv and dL/du (in joint mode both are dL/d(v + u); in recurrent mode dL/du = da), and the two
+affine maps send them on as in RNNCell: dL/dx = dL/du @ W_ih, dL/dW_ih = dL/du^T @ x, dL/dh = dL/dv @ W_hh,
+dL/dW_hh = dL/dv^T @ h.
+
 An unbatched step (x of shape (I,), h of shape (H,)) is the same computation with B = 1.
 """
 
 from minigrad.autograd.function import Function
 from minigrad.backends import get_array_module
+from minigrad.nn import composed
+from minigrad.nn.ops.lstm import _batch_sum, _layer_norm, _layer_norm_backward, _weight_grad
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -67,3 +90,67 @@ class RNNCell(Function):
                 grad_bias if needs_bias_ih else None,
                 grad_bias if needs_bias_hh else None,
                 None)
+
+
+class LayerNormRNNCell(Function):
+    """h' = f(a) with a = LN(v + u; g) + b (joint), LN(v; g_hh) + LN(u; g_ih) + b (separate) or LN(v; g_hh) + u + b
+    (recurrent), u = x @ W_ih^T, v = h @ W_hh^T. Backward: da = g * f'(a), then each LN's fused formula and the two
+    affine maps (derived above). The gains a mode does not use are None."""
+
+    twin = staticmethod(lambda *arguments: composed.layer_norm_rnn_cell(*arguments))
+
+    @staticmethod
+    def forward(ctx, x, h, weight_ih, weight_hh, gain, gain_hh, gain_ih, bias, mode, nonlinearity, eps):
+        xp = get_array_module(x)
+        input_term, recurrent_term = x @ weight_ih.T, h @ weight_hh.T
+        if mode == "joint":
+            recurrent_normalized, recurrent_inv_std = _layer_norm(xp, recurrent_term + input_term, eps)
+            pre_activation = recurrent_normalized * gain
+            input_normalized = input_inv_std = None
+        else:
+            recurrent_normalized, recurrent_inv_std = _layer_norm(xp, recurrent_term, eps)
+            pre_activation = recurrent_normalized * gain_hh
+            if mode == "separate":
+                input_normalized, input_inv_std = _layer_norm(xp, input_term, eps)
+                pre_activation += input_normalized * gain_ih
+            else:
+                input_normalized = input_inv_std = None
+                pre_activation += input_term
+        if bias is not None:
+            pre_activation += bias
+        output = xp.tanh(pre_activation) if nonlinearity == "tanh" else xp.maximum(pre_activation, 0)
+        ctx.save_for_backward(x, h, weight_ih, weight_hh, gain if mode == "joint" else gain_hh, gain_ih,
+                              recurrent_normalized, recurrent_inv_std, input_normalized, input_inv_std, output)
+        ctx.mode, ctx.nonlinearity = mode, nonlinearity
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x, h, weight_ih, weight_hh, recurrent_gain, gain_ih, recurrent_normalized, recurrent_inv_std,
+         input_normalized, input_inv_std, output) = ctx.saved_tensors
+        needs_x, needs_h, needs_weight_ih, needs_weight_hh, needs_gain, needs_gain_hh, needs_gain_ih, needs_bias = (
+            ctx.needs_input_grad[:8])
+        if ctx.nonlinearity == "tanh":
+            grad_pre_activation = grad_output * (1 - output * output)
+        else:
+            grad_pre_activation = grad_output * (output > 0)
+        grad_recurrent_term = _layer_norm_backward(grad_pre_activation * recurrent_gain, recurrent_normalized,
+                                                   recurrent_inv_std)  # dL/d(v + u) in joint mode
+        grad_recurrent_gain = (_batch_sum(grad_pre_activation * recurrent_normalized)
+                               if needs_gain or needs_gain_hh else None)  # of g (joint) or of g_hh
+        if ctx.mode == "joint":
+            grad_input_term = grad_recurrent_term
+        elif ctx.mode == "separate":
+            grad_input_term = _layer_norm_backward(grad_pre_activation * gain_ih, input_normalized,
+                                                   input_inv_std)
+        else:
+            grad_input_term = grad_pre_activation
+        return (grad_input_term @ weight_ih if needs_x else None,
+                grad_recurrent_term @ weight_hh if needs_h else None,
+                _weight_grad(grad_input_term, x) if needs_weight_ih else None,
+                _weight_grad(grad_recurrent_term, h) if needs_weight_hh else None,
+                grad_recurrent_gain if needs_gain else None,
+                grad_recurrent_gain if needs_gain_hh else None,
+                _batch_sum(grad_pre_activation * input_normalized) if needs_gain_ih else None,
+                _batch_sum(grad_pre_activation) if needs_bias else None,
+                None, None, None)

@@ -9,6 +9,8 @@ and replaces ``forward`` and ``backward`` to move less memory:
   when numba is installed and the arrays are NumPy float32/float64;
 - ``BlockedLayerNorm``, ``BlockedBatchNorm`` (:mod:`.blocked`): the formulas in NumPy, in cache-sized blocks of
   rows with ``einsum`` and ``out=`` buffers, for other NumPy arrays (or with ``MINIGRAD_NUMBA=0``);
+- ``NumbaLayerNormRNNCell`` (:mod:`.recurrent`): the layer-normalized RNN step with those products and compiled
+  normalizations, when numba is installed and the arrays are NumPy float32/float64;
 - ``ContiguousTransposeLinear`` (:mod:`.linear`): Linear with W^T copied to a contiguous array before a small
   product, which NumPy's BLAS then computes on the calling thread, for NumPy float32/float64 arrays.
 
@@ -25,11 +27,14 @@ from minigrad.nn.ops.fast import kernels
 from minigrad.nn.ops.fast.blocked import BlockedBatchNorm, BlockedLayerNorm
 from minigrad.nn.ops.fast.compiled import NumbaBatchNorm, NumbaLayerNorm
 from minigrad.nn.ops.fast.linear import ContiguousTransposeLinear
+from minigrad.nn.ops.fast.recurrent import NumbaLayerNormRNNCell
 from minigrad.nn.ops.layer_norm import LayerNorm
 from minigrad.nn.ops.linear import Linear
+from minigrad.nn.ops.recurrent import LayerNormRNNCell
 
-# plain op -> (its compiled subclass, its blocked NumPy subclass)
-FAST_SUBCLASSES = {LayerNorm: (NumbaLayerNorm, BlockedLayerNorm), BatchNorm: (NumbaBatchNorm, BlockedBatchNorm)}
+# plain op -> (its compiled subclass, its blocked NumPy subclass or None)
+FAST_SUBCLASSES = {LayerNorm: (NumbaLayerNorm, BlockedLayerNorm), BatchNorm: (NumbaBatchNorm, BlockedBatchNorm),
+                   LayerNormRNNCell: (NumbaLayerNormRNNCell, None)}
 # plain op -> its subclass for NumPy float32/float64 arrays (no compiled code)
 NUMPY_SUBCLASSES = {Linear: ContiguousTransposeLinear}
 
@@ -47,10 +52,10 @@ def implementation(op, *tensors):
     compiled, blocked = FAST_SUBCLASSES[op]
     if kernels.usable(*arrays):
         return compiled
-    if isinstance(arrays[0], numpy.ndarray):
+    if blocked is not None and isinstance(arrays[0], numpy.ndarray):
         return blocked
     return op
 
 
 __all__ = ["implementation", "NumbaLayerNorm", "NumbaBatchNorm", "BlockedLayerNorm", "BlockedBatchNorm",
-           "ContiguousTransposeLinear"]
+           "ContiguousTransposeLinear", "NumbaLayerNormRNNCell"]

@@ -79,17 +79,22 @@ def _remember(key, entry):
         _transposes.popitem(last=False)
 
 
+def times_transpose(x, weight):
+    """x @ W^T for NumPy arrays: through the contiguous copy of W^T for a small product (one thread in BLAS), as
+    the plain product for a larger one (see the module docstring)."""
+    if (x.size // max(weight.shape[1], 1)) * weight.size > SMALL_PRODUCT:
+        return x @ weight.T
+    return x @ contiguous_transpose(weight)
+
+
 class ContiguousTransposeLinear(Linear):
     """Linear whose forward multiplies x by a contiguous copy of W^T for small products (one thread in BLAS), and
     whose backward lifts a gradient out of the subnormal range by a power of two (see the module docstring)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        out_features, in_features = weight.shape
-        if (x.size // max(in_features, 1)) * weight.size > SMALL_PRODUCT:
-            return Linear.forward(ctx, x, weight, bias)
         ctx.save_for_backward(x, weight)
-        output = x @ contiguous_transpose(weight)  # the selector chose this class for NumPy arrays only
+        output = times_transpose(x, weight)  # the selector chose this class for NumPy arrays only
         if bias is not None:
             output += bias
         return output
