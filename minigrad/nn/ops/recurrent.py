@@ -42,10 +42,11 @@ dL/dW_hh = dL/dv^T @ h.
 An unbatched step (x of shape (I,), h of shape (H,)) is the same computation with B = 1.
 """
 
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Context, Function
 from minigrad.backends import get_array_module
 from minigrad.nn import composed
-from minigrad.nn.ops.lstm import _batch_sum, _layer_norm, _layer_norm_backward, _weight_grad
+from minigrad.nn.ops.layer_norm import LayerNorm
+from minigrad.nn.ops.lstm import _batch_sum, _weight_grad
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -95,7 +96,11 @@ class RNNCell(Function):
 class LayerNormRNNCell(Function):
     """h' = f(a) with a = LN(v + u; g) + b (joint), LN(v; g_hh) + LN(u; g_ih) + b (separate) or LN(v; g_hh) + u + b
     (recurrent), u = x @ W_ih^T, v = h @ W_hh^T. Backward: da = g * f'(a), then each LN's fused formula and the two
-    affine maps (derived above). The gains a mode does not use are None."""
+    affine maps (derived above). The gains a mode does not use are None.
+
+    Each normalization is the LayerNorm op's own forward and backward (:mod:`minigrad.nn.ops.layer_norm`), called
+    on a context of its own: the same arithmetic as the cell composed of Linear, LayerNorm, Add and Tanh nodes,
+    to the last bit, in one node instead of seven."""
 
     twin = staticmethod(lambda *arguments: composed.layer_norm_rnn_cell(*arguments))
 
@@ -104,53 +109,57 @@ class LayerNormRNNCell(Function):
         xp = get_array_module(x)
         input_term, recurrent_term = x @ weight_ih.T, h @ weight_hh.T
         if mode == "joint":
-            recurrent_normalized, recurrent_inv_std = _layer_norm(xp, recurrent_term + input_term, eps)
-            pre_activation = recurrent_normalized * gain
-            input_normalized = input_inv_std = None
+            ctx.recurrent_norm = _normalization(ctx, 4)
+            pre_activation = LayerNorm.forward(ctx.recurrent_norm, recurrent_term + input_term, gain, None, 1, eps)
         else:
-            recurrent_normalized, recurrent_inv_std = _layer_norm(xp, recurrent_term, eps)
-            pre_activation = recurrent_normalized * gain_hh
+            ctx.recurrent_norm = _normalization(ctx, 5)
+            pre_activation = LayerNorm.forward(ctx.recurrent_norm, recurrent_term, gain_hh, None, 1, eps)
             if mode == "separate":
-                input_normalized, input_inv_std = _layer_norm(xp, input_term, eps)
-                pre_activation += input_normalized * gain_ih
+                ctx.input_norm = _normalization(ctx, 6)
+                normalized_input = LayerNorm.forward(ctx.input_norm, input_term, gain_ih, None, 1, eps)
+                pre_activation = pre_activation + normalized_input
             else:
-                input_normalized = input_inv_std = None
-                pre_activation += input_term
+                pre_activation = pre_activation + input_term
         if bias is not None:
-            pre_activation += bias
+            pre_activation = pre_activation + bias  # new arrays: LayerNorm's output may be what it saved
         output = xp.tanh(pre_activation) if nonlinearity == "tanh" else xp.maximum(pre_activation, 0)
-        ctx.save_for_backward(x, h, weight_ih, weight_hh, gain if mode == "joint" else gain_hh, gain_ih,
-                              recurrent_normalized, recurrent_inv_std, input_normalized, input_inv_std, output)
+        ctx.save_for_backward(x, h, weight_ih, weight_hh, output)
         ctx.mode, ctx.nonlinearity = mode, nonlinearity
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        (x, h, weight_ih, weight_hh, recurrent_gain, gain_ih, recurrent_normalized, recurrent_inv_std,
-         input_normalized, input_inv_std, output) = ctx.saved_tensors
-        needs_x, needs_h, needs_weight_ih, needs_weight_hh, needs_gain, needs_gain_hh, needs_gain_ih, needs_bias = (
-            ctx.needs_input_grad[:8])
+        x, h, weight_ih, weight_hh, output = ctx.saved_tensors
+        needs_x, needs_h, needs_weight_ih, needs_weight_hh = ctx.needs_input_grad[:4]
         if ctx.nonlinearity == "tanh":
             grad_pre_activation = grad_output * (1 - output * output)
         else:
             grad_pre_activation = grad_output * (output > 0)
-        grad_recurrent_term = _layer_norm_backward(grad_pre_activation * recurrent_gain, recurrent_normalized,
-                                                   recurrent_inv_std)  # dL/d(v + u) in joint mode
-        grad_recurrent_gain = (_batch_sum(grad_pre_activation * recurrent_normalized)
-                               if needs_gain or needs_gain_hh else None)  # of g (joint) or of g_hh
+        # dL/dv (dL/d(v + u) in joint mode) and the recurrent gain's gradient, by LayerNorm's fused formula
+        grad_recurrent_term, grad_recurrent_gain, _, _, _ = LayerNorm.backward(ctx.recurrent_norm,
+                                                                               grad_pre_activation)
+        grad_input_gain = None
         if ctx.mode == "joint":
             grad_input_term = grad_recurrent_term
         elif ctx.mode == "separate":
-            grad_input_term = _layer_norm_backward(grad_pre_activation * gain_ih, input_normalized,
-                                                   input_inv_std)
+            grad_input_term, grad_input_gain, _, _, _ = LayerNorm.backward(ctx.input_norm, grad_pre_activation)
         else:
             grad_input_term = grad_pre_activation
+        joint = ctx.mode == "joint"
         return (grad_input_term @ weight_ih if needs_x else None,
                 grad_recurrent_term @ weight_hh if needs_h else None,
                 _weight_grad(grad_input_term, x) if needs_weight_ih else None,
                 _weight_grad(grad_recurrent_term, h) if needs_weight_hh else None,
-                grad_recurrent_gain if needs_gain else None,
-                grad_recurrent_gain if needs_gain_hh else None,
-                _batch_sum(grad_pre_activation * input_normalized) if needs_gain_ih else None,
-                _batch_sum(grad_pre_activation) if needs_bias else None,
+                grad_recurrent_gain if joint else None,
+                None if joint else grad_recurrent_gain,
+                grad_input_gain,
+                _batch_sum(grad_pre_activation) if ctx.needs_input_grad[7] else None,
                 None, None, None)
+
+
+def _normalization(ctx, gain_index):
+    """The context of one of the cell's LayerNorm calls: a gradient for its input always (the products need it),
+    for its gain where the cell's argument `gain_index` needs one, none for its absent bias."""
+    context = Context()
+    context.needs_input_grad = (True, ctx.needs_input_grad[gain_index], False)
+    return context
