@@ -147,3 +147,58 @@ def test_zero_initial_state_needs_a_positive_eps_in_separate_mode():
     assert numpy.isfinite(h0.grad.numpy()).all()
     # the gradient reaching h0 is amplified by 1/sqrt(eps) = 100 relative to an LN of unit-variance inputs
     assert numpy.abs(h0.grad.numpy()).max() > 10 * numpy.abs(upstream).max()
+
+
+def _composition(cell, x, h):
+    """The cell's step written with its own modules, whatever they are: h' = f(norm_hh(W_hh h) + norm_ih(W_ih x) + b)
+    in separate mode."""
+    a = cell.norm_hh(h @ cell.weight_hh.T) + cell.norm_ih(x @ cell.weight_ih.T) + cell.bias
+    return a.tanh()
+
+
+@pytest.mark.parametrize("change", ["eps", "layer norm with a bias", "rms norm", "identity"])
+def test_a_replaced_or_changed_normalization_is_used_as_it_is(change, fast_kernels):
+    """The one-node step runs the normalizations itself; where one of them is no longer the LayerNorm the cell
+    built (another eps, a bias, another module), the cell calls the module, as the composed cell always did."""
+    cell = perturbed_cell("separate")
+    if change == "eps":
+        cell.norm_hh.eps = 0.5
+    elif change == "layer norm with a bias":
+        cell.norm_hh = nn.LayerNorm(5)
+        cell.norm_hh.bias.data[...] = 3.0
+    elif change == "rms norm":
+        cell.norm_hh = nn.RMSNorm(5)
+    else:
+        cell.norm_hh = nn.Identity()
+    x, h = (minigrad.tensor(a, requires_grad=True) for a in random_inputs((4, 3), (4, 5)))
+    output = cell(x, h)
+    assert output.grad_fn.name == "Tanh"
+    assert_close(output, _composition(cell, x, h).detach().numpy())
+    assert not numpy.allclose(output.detach().numpy(), perturbed_cell("separate")(x, h).detach().numpy())
+    output.sum().backward()
+    assert x.grad is not None and h.grad is not None
+
+
+def test_a_gain_of_the_wrong_size_is_refused_in_the_normalizations_words(fast_kernels):
+    cell = perturbed_cell("separate")
+    cell.norm_hh.weight = nn.Parameter(minigrad.ones(1))
+    with pytest.raises(ValueError, match=r"^LayerNorm\(\(5,\).*weight has shape \(1,\), expected normalized_shape"):
+        cell(*(minigrad.tensor(a) for a in random_inputs((4, 3), (4, 5))))
+    cell.norm_hh = nn.LayerNorm(1, bias=False)
+    with pytest.raises(ValueError, match=r"^LayerNorm\(\(1,\).*the input has shape \(4, 5\)"):
+        cell(*(minigrad.tensor(a) for a in random_inputs((4, 3), (4, 5))))
+
+
+@pytest.mark.parametrize("mode", ["joint", "separate", "recurrent"])
+def test_the_op_runs_on_a_bare_context(mode):
+    """Op.forward(minigrad.Context(), ...) on arrays, as the grading tests' finite differences call it."""
+    from minigrad.nn.ops import LayerNormRNNCell
+    x, h = random_inputs((2, 3), (2, 5))
+    rng = numpy.random.default_rng(4)
+    gains = {"joint": (rng.random(5) + 0.5, None, None), "separate": (None, rng.random(5) + 0.5, rng.random(5) + 0.5),
+             "recurrent": (None, rng.random(5) + 0.5, None)}[mode]
+    weights = rng.standard_normal((5, 3)), rng.standard_normal((5, 5))
+    arrays = (x, h, *weights, *gains, rng.standard_normal(5))
+    output = LayerNormRNNCell.forward(minigrad.Context(), *arrays, mode, "tanh", 1e-5)
+    leaves = [None if a is None else minigrad.tensor(a) for a in arrays]
+    assert_close(output, LayerNormRNNCell.apply(*leaves, mode, "tanh", 1e-5).numpy())

@@ -68,7 +68,10 @@ class LayerNormRNNCell(Module):
     - ``"recurrent"``, the recurrent term only: h' = f(LN(v; g_hh) + u + b)
 
     The gains g (``norm.weight``, ``norm_hh.weight``, ``norm_ih.weight``, starting at 1) and the shift b
-    (``bias``, starting at 0; ``bias=False`` drops it) are shared by every time step, as in the paper. A bias
+    (``bias``, starting at 0; ``bias=False`` drops it) are shared by every time step, as in the paper. A step is one
+    graph node, :class:`minigrad.nn.ops.recurrent.LayerNormRNNCell`, which runs the normalizations itself with
+    those gains; a normalization module replaced or changed (another eps, a bias, another module) is called as it
+    is, in a step composed of Linear, the modules, Add and the nonlinearity. A bias
     inside the normalization would be cancelled by the centering or break its invariance to rescaling the
     weights, so the only bias is b, after it. Weights start like RNNCell's.
 
@@ -101,13 +104,44 @@ class LayerNormRNNCell(Module):
     def forward(self, x, hx=None):
         validation.check_rnn_cell(validation.Described(self), x, hx, self.input_size, self.hidden_size)
         h = F.zeros_state(x, self.hidden_size) if hx is None else hx
-        mode = self.mode
-        if mode == "joint":
-            gains = (self.norm.weight, None, None)
-        else:
-            gains = (None, self.norm_hh.weight, self.norm_ih.weight if mode == "separate" else None)
-        return F.apply_layer_norm_rnn_cell(x, h, self.weight_ih, self.weight_hh, *gains, self.bias, mode,
+        gains = self._own_gains()
+        if gains is None:  # a normalization replaced or reconfigured: the step composed of the modules themselves
+            return self._composed_step(x, h)
+        return F.apply_layer_norm_rnn_cell(x, h, self.weight_ih, self.weight_hh, *gains, self.bias, self.mode,
                                            self.nonlinearity, self.eps)
+
+    def _own_gains(self):
+        """(g, g_hh, g_ih) for the one-node step (None for the gains the mode has not), or None where one of its
+        normalizations is no longer the LayerNorm((hidden_size,), eps=self.eps, bias=False) it was built with."""
+        mode = self.mode
+        norms = (self.norm,) if mode == "joint" else (self.norm_hh, self.norm_ih) if mode == "separate" else (
+            self.norm_hh,)
+        gains = []
+        for norm in norms:
+            if type(norm) is not LayerNorm or norm.eps != self.eps or norm.bias is not None:
+                return None
+            gain = norm.weight
+            if gain is None or gain.data.shape != (self.hidden_size,) or norm.normalized_shape != gain.data.shape:
+                return None
+            gains.append(gain)
+        if mode == "joint":
+            return gains[0], None, None
+        return None, gains[0], gains[1] if mode == "separate" else None
+
+    def _composed_step(self, x, h):
+        """The same step as a composition of Linear and the normalization modules, whatever they now are."""
+        input_term = F.apply_linear(x, self.weight_ih)  # x and h checked in forward, so their products need none
+        recurrent_term = F.apply_linear(h, self.weight_hh)
+        if self.mode == "joint":
+            summed = self.norm(recurrent_term + input_term)
+        elif self.mode == "separate":
+            summed = self.norm_hh(recurrent_term) + self.norm_ih(input_term)
+        else:
+            summed = self.norm_hh(recurrent_term) + input_term
+        bias = self.bias
+        if bias is not None:
+            summed = summed + bias
+        return F.tanh(summed) if self.nonlinearity == "tanh" else F.relu(summed)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}, mode={self.mode}, eps={self.eps}"

@@ -19,5 +19,6 @@ from minigrad.nn.ops.losses import CrossEntropy, MSELoss
 from minigrad.nn.ops.recurrent import LayerNormRNNCell, RNNCell
 from minigrad.nn.ops.rms_norm import RMSNorm
 
-__all__ = ["Linear", "Conv2d", "LayerNorm", "BatchNorm", "GroupNorm", "RNNCell", "LayerNormRNNCell", "MaxPool2d", "AvgPool2d", "Softmax",
-           "LogSoftmax", "CrossEntropy", "MSELoss", "Embedding", "ScaledDotProductAttention", "RMSNorm"]
+__all__ = ["Linear", "Conv2d", "LayerNorm", "BatchNorm", "GroupNorm", "RNNCell", "LayerNormRNNCell", "MaxPool2d",
+           "AvgPool2d", "Softmax", "LogSoftmax", "CrossEntropy", "MSELoss", "Embedding", "ScaledDotProductAttention",
+           "RMSNorm"]

@@ -108,14 +108,13 @@ class LayerNormRNNCell(Function):
     def forward(ctx, x, h, weight_ih, weight_hh, gain, gain_hh, gain_ih, bias, mode, nonlinearity, eps):
         xp = get_array_module(x)
         input_term, recurrent_term = x @ weight_ih.T, h @ weight_hh.T
+        ctx.recurrent_norm = Context()  # the context of LN(v) (of LN(v + u) in joint mode)
         if mode == "joint":
-            ctx.recurrent_norm = _normalization(ctx, 4)
             pre_activation = LayerNorm.forward(ctx.recurrent_norm, recurrent_term + input_term, gain, None, 1, eps)
         else:
-            ctx.recurrent_norm = _normalization(ctx, 5)
             pre_activation = LayerNorm.forward(ctx.recurrent_norm, recurrent_term, gain_hh, None, 1, eps)
             if mode == "separate":
-                ctx.input_norm = _normalization(ctx, 6)
+                ctx.input_norm = Context()
                 normalized_input = LayerNorm.forward(ctx.input_norm, input_term, gain_ih, None, 1, eps)
                 pre_activation = pre_activation + normalized_input
             else:
@@ -135,17 +134,18 @@ class LayerNormRNNCell(Function):
             grad_pre_activation = grad_output * (1 - output * output)
         else:
             grad_pre_activation = grad_output * (output > 0)
+        joint = ctx.mode == "joint"
         # dL/dv (dL/d(v + u) in joint mode) and the recurrent gain's gradient, by LayerNorm's fused formula
-        grad_recurrent_term, grad_recurrent_gain, _, _, _ = LayerNorm.backward(ctx.recurrent_norm,
-                                                                               grad_pre_activation)
+        grad_recurrent_term, grad_recurrent_gain = _normalization_backward(
+            ctx.recurrent_norm, grad_pre_activation, ctx.needs_input_grad[4 if joint else 5])
         grad_input_gain = None
-        if ctx.mode == "joint":
+        if joint:
             grad_input_term = grad_recurrent_term
         elif ctx.mode == "separate":
-            grad_input_term, grad_input_gain, _, _, _ = LayerNorm.backward(ctx.input_norm, grad_pre_activation)
+            grad_input_term, grad_input_gain = _normalization_backward(ctx.input_norm, grad_pre_activation,
+                                                                       ctx.needs_input_grad[6])
         else:
             grad_input_term = grad_pre_activation
-        joint = ctx.mode == "joint"
         return (grad_input_term @ weight_ih if needs_x else None,
                 grad_recurrent_term @ weight_hh if needs_h else None,
                 _weight_grad(grad_input_term, x) if needs_weight_ih else None,
@@ -157,9 +157,9 @@ class LayerNormRNNCell(Function):
                 None, None, None)
 
 
-def _normalization(ctx, gain_index):
-    """The context of one of the cell's LayerNorm calls: a gradient for its input always (the products need it),
-    for its gain where the cell's argument `gain_index` needs one, none for its absent bias."""
-    context = Context()
-    context.needs_input_grad = (True, ctx.needs_input_grad[gain_index], False)
-    return context
+def _normalization_backward(norm_ctx, grad_output, needs_gain):
+    """LayerNorm.backward on the context of one of the cell's normalizations: (dL/dz, dL/dgain or None). dL/dz is
+    always wanted (the products need it), dL/dgain where the cell's gain needs one; the absent bias has none."""
+    norm_ctx.needs_input_grad = (True, needs_gain, False)
+    grad_term, grad_gain, _, _, _ = LayerNorm.backward(norm_ctx, grad_output)
+    return grad_term, grad_gain
