@@ -129,14 +129,6 @@ def _lstm_cell(lib, f, x, h, c, w_ih, w_hh, b_ih, b_hh):
     return new_h * 0.7 + new_c * 0.3  # one output that depends on both
 
 
-@pytest.fixture(params=[False, True], ids=["plain", "fast"])
-def fast_kernels(request):
-    previous = minigrad.fast_kernels_enabled()
-    minigrad.set_fast_kernels(request.param)
-    yield request.param
-    minigrad.set_fast_kernels(previous)
-
-
 @pytest.mark.parametrize(("name", "function", "arrays"), LAYERS, ids=[row[0] for row in LAYERS])
 def test_second_derivatives_of_layer_ops_match_torch(name, function, arrays, fast_kernels):
     check_second_derivatives(name, lambda *t: function(minigrad, F, *t), lambda *t: function(torch, TF, *t), arrays)

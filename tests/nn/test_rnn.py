@@ -44,15 +44,6 @@ class TorchLayerNormRNNCell(torch.nn.Module):
         return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
 
 
-@pytest.fixture(params=[False, True], ids=["plain", "fast"])
-def fast_kernels(request):
-    """The cell's one node is the plain LayerNormRNNCell op, or its fast subclass where it suits."""
-    previous = minigrad.fast_kernels_enabled()
-    minigrad.set_fast_kernels(request.param)
-    yield request.param
-    minigrad.set_fast_kernels(previous)
-
-
 def perturbed_cell(mode, nonlinearity="tanh", input_size=3, hidden_size=5):
     cell = nn.LayerNormRNNCell(input_size, hidden_size, mode=mode, nonlinearity=nonlinearity)
     return perturb_parameters(cell, seed=2, select=lambda name: "norm" in name or name == "bias")
