@@ -111,7 +111,7 @@ class LayerNormRNNCell(Module):
                                            self.nonlinearity, self.eps)
 
     def _own_gains(self):
-        """(g, g_hh, g_ih) for the one-node step (None for the gains the mode has not), or None where one of its
+        """(g, g_hh, g_ih) for the one-node step (None for a gain the mode does not use), or None where one of its
         normalizations is no longer the LayerNorm((hidden_size,), eps=self.eps, bias=False) it was built with."""
         mode = self.mode
         norms = (self.norm,) if mode == "joint" else (self.norm_hh, self.norm_ih) if mode == "separate" else (

@@ -1,4 +1,4 @@
-"""Faster implementations of LayerNorm, BatchNorm and Linear, as named subclasses of the plain ops.
+"""Faster implementations of LayerNorm, BatchNorm, Linear and the LN-RNN cell, as named subclasses of the plain ops.
 
 The plain classes (:mod:`minigrad.nn.ops.layer_norm`, :mod:`minigrad.nn.ops.batch_norm`) are the ops: a
 derivation in the docstring, and forward and backward as the formula on ``xp`` arrays. Each class here computes

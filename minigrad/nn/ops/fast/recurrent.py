@@ -153,20 +153,17 @@ def _plain_context(ctx):
     (x_rows, h_rows, weight_ih, weight_hh, recurrent_gain, gain_ih, recurrent_term, recurrent_mean,
      recurrent_inv_std, input_term, input_mean, input_inv_std, output) = ctx.saved_tensors
     dtype, output_shape = output.dtype, ctx.x_shape[:-1] + (weight_hh.shape[0],)
-    gain_indices = (4, None) if ctx.mode == "joint" else (5, 6)
 
-    def normalization(term, mean, inv_std, gain, gain_index):
+    def normalization(term, mean, inv_std, gain):  # what LayerNorm.backward reads from its context
         normalized = ((term - mean[:, None]) * inv_std[:, None]).astype(dtype)
-        return types.SimpleNamespace(
-            saved_tensors=(normalized, inv_std[:, None].astype(dtype), gain), x_shape=output_shape,
-            parameter_shape=output_shape[-1:], needs_input_grad=(True, ctx.needs_input_grad[gain_index], False))
+        return types.SimpleNamespace(saved_tensors=(normalized, inv_std[:, None].astype(dtype), gain),
+                                     x_shape=output_shape, parameter_shape=output_shape[-1:])
 
     plain = types.SimpleNamespace(**vars(ctx))
     plain.needs_input_grad = ctx.needs_input_grad
     plain.saved_tensors = (x_rows.reshape(ctx.x_shape), h_rows.reshape(ctx.h_shape), weight_ih, weight_hh,
                            output.reshape(output_shape))
-    plain.recurrent_norm = normalization(recurrent_term, recurrent_mean, recurrent_inv_std, recurrent_gain,
-                                         gain_indices[0])
+    plain.recurrent_norm = normalization(recurrent_term, recurrent_mean, recurrent_inv_std, recurrent_gain)
     if ctx.mode == "separate":
-        plain.input_norm = normalization(input_term, input_mean, input_inv_std, gain_ih, gain_indices[1])
+        plain.input_norm = normalization(input_term, input_mean, input_inv_std, gain_ih)
     return plain
