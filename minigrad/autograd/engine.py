@@ -78,13 +78,13 @@ def run_backward(root, grad_root, retain_graph):
 
 def _walk(root_node, grad_root, retain_graph, shared, anomaly):
     children = count_children(root_node)
-    pending = {id(root_node): grad_root}   # node -> dL/d(node's output), summed over the children seen so far
+    pending = {root_node: grad_root}       # node -> dL/d(node's output), summed over the children seen so far
     ready = [root_node]                    # nodes whose children have all sent their share
     owned = {id(grad_root)}                # arrays that already have an owner: the caller's, or some leaf's .grad
     shared.add(id(grad_root))              # of those, the ones the graph may still hold (see store_leaf_gradient)
     while ready:
         node = ready.pop()
-        grad_output = pending.pop(id(node), None)
+        grad_output = pending.pop(node, None)
         if node._retained is not None:
             _store_retained_gradient(node, grad_output)
         if node._released:
@@ -106,7 +106,6 @@ def _walk(root_node, grad_root, retain_graph, shared, anomaly):
             # than NumPy's ==); the slow path converts what it can or explains. A node keeps its output's shape
             # and dtype; a leaf's are its array's.
             if type(parent) is Context:  # an earlier node: its gradient waits until all its children have sent theirs
-                key = id(parent)
                 if grad is not None:
                     dtype = parent._dtype
                     if (type(grad) is not array_type or grad.shape != parent._shape
@@ -114,11 +113,11 @@ def _walk(root_node, grad_root, retain_graph, shared, anomaly):
                         grad = _checked_gradient(node, index, grad, grad_output, parent._shape, dtype)
                     if anomaly:
                         _check_gradient_finite(node, index, grad)
-                    previous = pending.get(key)
+                    previous = pending.get(parent)
                     # a new array, never `+=`: the same gradient array may have been sent to several parents
-                    pending[key] = grad if previous is None else _add(previous, grad)
-                remaining = children[key] - 1
-                children[key] = remaining
+                    pending[parent] = grad if previous is None else _add(previous, grad)
+                remaining = children[parent] - 1
+                children[parent] = remaining
                 if remaining == 0:
                     ready.append(parent)
             elif grad is not None:  # a leaf Tensor
@@ -143,21 +142,23 @@ def _check_gradient_finite(node, index, grad):
 
 
 def count_children(*root_nodes):
-    """For each node reachable from the roots (by id), how many of its children (consumers) are in the graph.
+    """For each node reachable from the roots, how many of its children (consumers) are in the graph.
+
+    The dict is keyed by the nodes themselves: a Context hashes by identity, and a lookup of the object costs less
+    than calling id() for it first (this and the walk's `pending` are the engine's two lookups per edge).
 
     One root for ``backward()``; ``autograd.grad`` passes several, and a root may also be another one's ancestor.
     """
-    children = {id(node): 0 for node in root_nodes}
+    children = {node: 0 for node in root_nodes}
     stack = list(root_nodes)
     while stack:
         node = stack.pop()
         for parent in node._parents:
             if type(parent) is Context:
-                key = id(parent)
-                if key in children:
-                    children[key] += 1
+                if parent in children:
+                    children[parent] += 1
                 else:
-                    children[key] = 1
+                    children[parent] = 1
                     stack.append(parent)
     return children
 

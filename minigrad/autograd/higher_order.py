@@ -133,7 +133,7 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets):
             node.saved_tensors  # raises the retain_graph error
     children = engine.count_children(*root_nodes)
     needed = None if targets is None else _leading_to(root_nodes, leaf_targets, node_targets)
-    ready = [node for node in root_nodes if children[id(node)] == 0]
+    ready = [node for node in root_nodes if children[node] == 0]
     while ready:
         node = ready.pop()
         key = id(node)
@@ -161,8 +161,8 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets):
             if gradient is not None:
                 previous = pending.get(parent_key)
                 pending[parent_key] = gradient if previous is None else add(previous, gradient)
-            children[parent_key] -= 1
-            if children[parent_key] == 0:
+            children[parent] -= 1
+            if children[parent] == 0:
                 ready.append(parent)
         if not retain_graph:
             node._release()

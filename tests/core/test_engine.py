@@ -516,7 +516,7 @@ def test_count_children_counts_each_consumer_of_a_node_once_per_use():
     total = square + square  # square is used twice by one node
     loss = (total * square).sum()
     counts = count_children(loss.grad_fn)
-    assert counts[id(loss.grad_fn)] == 0
-    assert counts[id(square.grad_fn)] == 3
-    assert counts[id(total.grad_fn)] == 1
+    assert counts[loss.grad_fn] == 0
+    assert counts[square.grad_fn] == 3
+    assert counts[total.grad_fn] == 1
     assert len(counts) == 4
