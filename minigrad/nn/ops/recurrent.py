@@ -29,7 +29,7 @@ over the H features of each row, and one of three modes:
     recurrent:  a = LN(v; g_hh) + u + b
     h' = f(a)
 
-Backward, from dL/dh': da = g * f'(a) as above, dL/db = the batch sum of da, and through each LN its fused formula
+Backward: da = dL/dh' * f'(a) as above, dL/db = the batch sum of da, and through each LN its fused formula
 (derived in :mod:`minigrad.nn.ops.layer_norm`): for a row with normalized values zhat, r = 1/sqrt(var + eps) and
 q = dL/dzhat = da * gain,
 
@@ -95,8 +95,8 @@ class RNNCell(Function):
 
 class LayerNormRNNCell(Function):
     """h' = f(a) with a = LN(v + u; g) + b (joint), LN(v; g_hh) + LN(u; g_ih) + b (separate) or LN(v; g_hh) + u + b
-    (recurrent), u = x @ W_ih^T, v = h @ W_hh^T. Backward: da = g * f'(a), then each LN's fused formula and the two
-    affine maps (derived above). The gains a mode does not use are None.
+    (recurrent), u = x @ W_ih^T, v = h @ W_hh^T. Backward: da = dL/dh' f'(a), then each LN's fused formula and the
+    two affine maps (derived above). The gains a mode does not use are None.
 
     Each normalization is the LayerNorm op's own forward and backward (:mod:`minigrad.nn.ops.layer_norm`), called
     on a context of its own: the same arithmetic as the cell composed of Linear, LayerNorm, Add and Tanh nodes,
