@@ -248,6 +248,20 @@ class Tensor:
         first, second = _promoted((other, self) if reflected else (self, other), floating)
         return function.apply(first, second)
 
+    def _arithmetic(self, function, other, reflected=False, floating=False):
+        """``_binary`` for + - * /: next to a NumPy float tensor, a Python number goes in as a 0-d array of the
+        tensor's dtype. That is what NumPy makes of the number inside the op anyway (NEP 50: a Python number takes
+        the array's dtype), so the op computes the same bits; the conversion, which costs NumPy more than the
+        arithmetic on a small array, is made once per number and dtype instead of on every call."""
+        if type(other) in _PYTHON_NUMBERS:
+            data = self.data
+            if type(data) is numpy.ndarray and data.dtype.kind == "f":
+                number = _number_arrays[data.dtype].get(other)
+                if number is None:
+                    number = _number_as_array(other, data.dtype)
+                return function.apply(number, self) if reflected else function.apply(self, number)
+        return self._binary(function, other, reflected, floating)
+
     def _floating(self):
         """self for floating tensors; bool and integer tensors as the default float dtype (``exp`` of an int)."""
         if self.data.dtype.kind in "fc":
@@ -255,28 +269,28 @@ class Tensor:
         return ops.Cast.apply(self, promotion.floating(self.data.dtype))
 
     def __add__(self, other):
-        return self._binary(ops.Add, other)
+        return self._arithmetic(ops.Add, other)
 
     def __radd__(self, other):
-        return self._binary(ops.Add, other, reflected=True)
+        return self._arithmetic(ops.Add, other, reflected=True)
 
     def __sub__(self, other):
-        return self._binary(ops.Sub, other)
+        return self._arithmetic(ops.Sub, other)
 
     def __rsub__(self, other):
-        return self._binary(ops.Sub, other, reflected=True)
+        return self._arithmetic(ops.Sub, other, reflected=True)
 
     def __mul__(self, other):
-        return self._binary(ops.Mul, other)
+        return self._arithmetic(ops.Mul, other)
 
     def __rmul__(self, other):
-        return self._binary(ops.Mul, other, reflected=True)
+        return self._arithmetic(ops.Mul, other, reflected=True)
 
     def __truediv__(self, other):
-        return self._binary(ops.Div, other, floating=True)  # int / int is a float, as in Python and PyTorch
+        return self._arithmetic(ops.Div, other, floating=True)  # int / int is a float, as in Python and PyTorch
 
     def __rtruediv__(self, other):
-        return self._binary(ops.Div, other, reflected=True, floating=True)
+        return self._arithmetic(ops.Div, other, reflected=True, floating=True)
 
     def __floordiv__(self, other):
         return self.detach()._binary(ops.FloorDivide, _detached(other))
@@ -793,6 +807,38 @@ ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "What max(dim), min(dim), sort and topk return, as PyTorch's (values, indices) pairs."
 
 _PYTHON_NUMBERS = (float, int, bool)
+
+# Python numbers as read-only 0-d NumPy arrays, per float dtype (see Tensor._arithmetic). Zero is left out (0.0 and
+# -0.0 are equal keys but different numbers), and so are numbers that do not convert to a finite value (NaN equals
+# nothing; an overflowing number warns, in the op, as NumPy warns). A bounded number per dtype: a loop multiplying
+# by a new number every step (a decaying learning rate) fills it once, then goes on as NumPy does.
+_number_arrays = collections.defaultdict(dict)
+_number_array_ids = {}  # id() -> array, for every array made here: kept alive, so that no other object takes its id
+_MAX_NUMBER_ARRAYS = 256
+
+
+def _number_as_array(number, dtype):
+    """`number` (a Python number) as the read-only 0-d array of `dtype` that NumPy would convert it to, kept in
+    _number_arrays; the number itself where it is not kept."""
+    arrays = _number_arrays[dtype]
+    if not number or len(arrays) >= _MAX_NUMBER_ARRAYS:
+        return number
+    try:
+        with numpy.errstate(all="ignore"):
+            array = numpy.asarray(number, dtype=dtype)
+    except OverflowError:
+        return number
+    if not numpy.isfinite(array):
+        return number
+    array.flags.writeable = False
+    arrays[number] = array
+    _number_array_ids[id(array)] = array
+    return array
+
+
+def is_number_array(value):
+    """Whether `value` is one of the 0-d arrays that Tensor arithmetic passes to an op in place of a Python number."""
+    return _number_array_ids.get(id(value)) is value
 
 
 def _promoted(operands, floating=False):

@@ -22,7 +22,7 @@ import contextlib
 from minigrad import backends
 from minigrad.autograd import engine, mode, tensor_xp
 from minigrad.autograd.function import Context, Function, argument_name
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, is_number_array
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -329,8 +329,8 @@ def _as_graph_tensor(node, position, value):
                 return Tensor._make(value, parent)
         elif parent is not None and parent.data is value:
             return parent
-    if key in node._constant_ids:
-        return Tensor(value)  # an argument that needs no gradient: a constant
+    if key in node._constant_ids or is_number_array(value):
+        return Tensor(value)  # an argument that needs no gradient (or a Python number, as Tensor arithmetic passes it)
     raise RuntimeError(
         f"{node.name}.backward cannot be differentiated (create_graph=True): saved array {position} (shape "
         f"{tuple(value.shape)}) is neither an input nor the output of {node.name} but a floating-point array that "
