@@ -2,7 +2,9 @@
 
 Every binary op here broadcasts like NumPy, so each gradient is summed back to its input's shape with
 :func:`~minigrad.autograd.broadcasting.unbroadcast`. An argument may be a plain Python number (``t * 2``); it gets
-no gradient, and ``ctx.needs_input_grad`` tells backward which gradients are wanted at all.
+no gradient, and ``ctx.needs_input_grad`` tells backward which gradients are wanted at all. (Next to a NumPy float
+tensor, ``t * 2`` hands the op the number as the 0-d array of ``t``'s dtype that NumPy would convert it to, made
+once: see ``Tensor._arithmetic``.)
 """
 
 from minigrad.autograd.broadcasting import unbroadcast
