@@ -70,6 +70,27 @@ def test_a_python_number_gives_numpys_bits_and_warnings(number, name, dtype, ref
         assert result_warnings == expected_warnings, (name, number, dtype)
 
 
+@settings(max_examples=200, deadline=None)
+@given(number=numbers, name=st.sampled_from(sorted(OPERATIONS)), dtype=st.sampled_from(FLOAT_DTYPES),
+       reflected=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_gradients_have_the_bits_of_the_op_applied_to_the_python_number(number, name, dtype, reflected, seed):
+    """``Op.apply(t, number)`` hands the op the Python number itself: the operator must give the same bits."""
+    rng = numpy.random.default_rng(seed)
+    values, upstream = (rng.normal(size=5) * 10).astype(dtype), rng.normal(size=5).astype(dtype)
+    function = {"add": minigrad.ops.Add, "sub": minigrad.ops.Sub, "mul": minigrad.ops.Mul,
+                "truediv": minigrad.ops.Div}[name]
+    with warnings.catch_warnings(), numpy.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        x, reference_x = (minigrad.tensor(values.copy(), requires_grad=True) for _ in range(2))
+        y = OPERATIONS[name](number, x) if reflected else OPERATIONS[name](x, number)
+        reference = function.apply(number, reference_x) if reflected else function.apply(reference_x, number)
+        y.backward(minigrad.tensor(upstream))
+        reference.backward(minigrad.tensor(upstream))
+    assert y.data.tobytes() == reference.data.tobytes(), (name, number, dtype)
+    assert x.grad.data.dtype == reference_x.grad.data.dtype
+    assert x.grad.data.tobytes() == reference_x.grad.data.tobytes(), (name, number, dtype)
+
+
 def test_an_overflowing_number_warns_on_every_call_as_numpy_does():
     half = minigrad.tensor(numpy.ones(3, dtype="float16"))
     for _ in range(3):
