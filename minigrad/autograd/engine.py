@@ -228,7 +228,8 @@ def grad_to_add_into(ctx, index):
     (see _adds_in_place), and this backward has not handed that array to the graph (store_leaf_gradient's
     `shared`); and only in ``backward()`` (not ``autograd.grad``, which returns gradients) without anomaly
     detection (which checks each gradient). The sum is the same to rounding (the loop may fuse the last
-    multiply and add), into the same array.
+    multiply and add), into the same array. The engine takes ADDED_INTO_GRAD for argument `index` only where
+    this call gave the backward an array; anywhere else it raises, naming the op, since the gradient would be lost.
     """
     if not _running.adds_into_grad:
         return None
@@ -237,9 +238,10 @@ def grad_to_add_into(ctx, index):
     if type(leaf) is Context or leaf is None or leaf.grad is None:
         return None
     array = leaf.grad.data
-    if type(array) is not type(leaf.data) or id(array) in shared:
+    if type(array) is not type(leaf.data) or id(array) in shared or not _adds_in_place(array, leaf.data):
         return None
-    return array if _adds_in_place(array, leaf.data) else None
+    ctx._given_grads = ctx.__dict__.get("_given_grads", ()) + (index,)  # what the engine may take ADDED_INTO_GRAD for
+    return array
 
 
 def _store_retained_gradient(node, grad_output):
@@ -294,6 +296,13 @@ def _checked_gradient(node, index, grad, grad_output, shape, dtype):
                 f"{node.name}.backward returned ADDED_INTO_GRAD for {argument_name(node._function, index)}, but this "
                 "backward lets no op add into .grad (anomaly detection checks every gradient; autograd.grad "
                 "returns them): return ADDED_INTO_GRAD only where grad_to_add_into(ctx, index) gave an array")
+        given = node.__dict__.get("_given_grads", ())
+        if index not in given:  # the gradient would be lost
+            raise RuntimeError(
+                f"{node.name}.backward returned ADDED_INTO_GRAD for {argument_name(node._function, index)}, but "
+                f"grad_to_add_into(ctx, {index}) gave it no array to add into in this backward: return the "
+                "gradient itself wherever grad_to_add_into returns None")
+        node._given_grads = tuple(other for other in given if other != index)  # taken (retain_graph keeps ctx)
         return None
     grad = _as_gradient_array(grad, grad_output, node._function, index)
     if grad.shape != shape:

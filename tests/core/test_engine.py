@@ -362,6 +362,53 @@ def test_added_into_grad_where_no_op_may_add_into_grad_is_an_error_naming_the_op
     assert x.grad is None
 
 
+@pytest.mark.parametrize("with_earlier_grad", [False, True])
+def test_added_into_grad_without_an_array_from_grad_to_add_into_is_an_error(with_earlier_grad):
+    """Outside anomaly detection too: a backward that claims to have added into .grad without asking
+    grad_to_add_into (or after it said None) would lose the gradient silently, so the engine refuses it."""
+    from minigrad.autograd.engine import ADDED_INTO_GRAD
+
+    class ClaimsToAdd(minigrad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return ADDED_INTO_GRAD
+
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    if with_earlier_grad:  # .grad holds an array grad_to_add_into would have given, had the backward asked
+        (x * 1.0).sum().backward()
+    before = None if x.grad is None else x.grad.data.copy()
+    with pytest.raises(RuntimeError, match=r"ClaimsToAdd.backward returned ADDED_INTO_GRAD for argument 0 \('x'\)"
+                                           r".*grad_to_add_into"):
+        ClaimsToAdd.apply(x).sum().backward()
+    assert (x.grad is None) if before is None else numpy.array_equal(x.grad.data, before)
+
+
+def test_added_into_grad_after_grad_to_add_into_gave_the_array_is_taken():
+    from minigrad.autograd.engine import ADDED_INTO_GRAD, grad_to_add_into
+
+    class AddsItself(minigrad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            target = grad_to_add_into(ctx, 0)
+            if target is None:
+                return grad_output * 2
+            target += grad_output * 2
+            return ADDED_INTO_GRAD
+
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(3):
+        AddsItself.apply(x).sum().backward()
+    assert numpy.array_equal(host(x.grad), [6.0, 6.0])
+
+
 def test_without_detect_anomaly_nan_passes_silently():
     x = leaf([-1.0])
     with numpy.errstate(invalid="ignore"):
