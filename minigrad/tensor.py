@@ -808,10 +808,14 @@ ValuesIndices.__doc__ = "What max(dim), min(dim), sort and topk return, as PyTor
 
 _PYTHON_NUMBERS = (float, int, bool)
 
-# Python numbers as read-only 0-d NumPy arrays, per float dtype (see Tensor._arithmetic). Zero is left out (0.0 and
-# -0.0 are equal keys but different numbers), and so are numbers that do not convert to a finite value (NaN equals
-# nothing; an overflowing number warns, in the op, as NumPy warns). A bounded number per dtype: a loop multiplying
-# by a new number every step (a decaying learning rate) fills it once, then goes on as NumPy does.
+# Python numbers as read-only 0-d NumPy arrays, per float dtype (see Tensor._arithmetic). Kept only where the
+# conversion gives a normal number of the dtype: zero is left out (0.0 and -0.0 are equal keys but different
+# numbers), NaN (it equals nothing), a number that overflows (it warns, in the op, as NumPy warns), and one that
+# becomes subnormal (the processor's flush-to-zero setting, which minigrad.set_flush_denormal changes per thread,
+# decides those at each conversion). The conversions round to nearest, the mode Python, NumPy and PyTorch assume;
+# a program that changes the processor's rounding mode (through ctypes) keeps the numbers cached before. A bounded
+# number per dtype: a loop multiplying by a new number every step (a decaying learning rate) fills it once, then
+# goes on as NumPy does.
 _number_arrays = collections.defaultdict(dict)
 _number_array_ids = {}  # id() -> array, for every array made here: kept alive, so that no other object takes its id
 _MAX_NUMBER_ARRAYS = 256
@@ -828,7 +832,7 @@ def _number_as_array(number, dtype):
             array = numpy.asarray(number, dtype=dtype)
     except OverflowError:
         return number
-    if not numpy.isfinite(array):
+    if not numpy.isfinite(array) or abs(array) < numpy.finfo(dtype).tiny:
         return number
     array.flags.writeable = False
     arrays[number] = array

@@ -86,8 +86,13 @@ def _roots(outputs, grad_outputs, create_graph):
         if tuple(given.shape) != output.shape:
             raise RuntimeError(f"autograd.grad: grad_outputs[{k}] has shape {tuple(given.shape)} but output {k} "
                                f"has shape {output.shape}")
+        # in the output's dtype, as PyTorch casts grad_outputs and as backward(gradient) does
         if create_graph and not isinstance(given, Tensor):
             given = Tensor(output.xp.asarray(given, dtype=output.dtype))
+        elif isinstance(given, Tensor):
+            given = given if given.dtype == output.dtype else given.astype(output.dtype)  # a Cast: differentiable
+        elif given.dtype != output.dtype:
+            given = given.astype(output.dtype)
         roots.append(output)
         root_grads.append(given)
     return roots, root_grads

@@ -186,6 +186,33 @@ def test_grad_checks_its_inputs_and_grad_outputs():
     assert_close(grad(x * 2, x, numpy.array([1.0, -1.0]))[0], [2.0, -2.0])
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("output_dtype, given_dtype", [("float32", "float64"), ("float64", "float32")])
+def test_grad_outputs_of_another_dtype_are_cast_to_the_outputs_as_in_torch(output_dtype, given_dtype, create_graph):
+    """PyTorch casts each grad_outputs entry to its output's dtype before the walk, as backward(gradient) does:
+    the gradients have the bits of the walk started from the cast array."""
+    values, given = numpy.array([1.0, 3.0, 7.0]), numpy.array([0.1, 0.3, 1 / 3])
+    expressions = {"x / 0.3": lambda x: x / 0.3, "x * 0.1": lambda x: x * 0.1, "0.7 / x": lambda x: 0.7 / x,
+                   "tanh(x * x)": lambda x: (x * x).tanh()}
+    for name, expression in expressions.items():
+        x = minigrad.tensor(values.astype(output_dtype), requires_grad=True)
+        (result,) = grad(expression(x), x, grad_outputs=minigrad.tensor(given.astype(given_dtype)),
+                         create_graph=create_graph)
+        (cast_first,) = grad(expression(x), x,
+                             grad_outputs=minigrad.tensor(given.astype(given_dtype).astype(output_dtype)))
+        assert result.dtype == numpy.dtype(output_dtype)
+        assert result.data.tobytes() == cast_first.data.tobytes(), name
+        x.grad = None
+        expression(x).backward(minigrad.tensor(given.astype(given_dtype)), create_graph=create_graph)
+        assert x.grad.data.tobytes() == result.data.tobytes(), f"{name}: backward(gradient) casts it the same way"
+        reference_x = torch.tensor(values.astype(output_dtype), requires_grad=True)
+        (expected,) = torch.autograd.grad(expression(reference_x), reference_x,
+                                          grad_outputs=torch.tensor(given.astype(given_dtype)))
+        if name in ("x / 0.3", "x * 0.1"):  # one rounding each: PyTorch's bits
+            assert result.data.tobytes() == expected.numpy().tobytes(), name
+        assert_close(result, expected, rtol=1e-6 if output_dtype == "float32" else 1e-12, what=name)
+
+
 def test_several_outputs_and_grad_outputs_sum_as_in_torch():
     x = leaf([0.5, -0.3])
     a, b = x.exp(), x.sin()

@@ -59,8 +59,10 @@ def tensor_result(operation, array, number, reflected):
 @given(number=numbers, name=st.sampled_from(sorted(OPERATIONS)), dtype=st.sampled_from(FLOAT_DTYPES),
        reflected=st.booleans(), zero_d=st.booleans(), seed=st.integers(0, 2 ** 16))
 def test_a_python_number_gives_numpys_bits_and_warnings(number, name, dtype, reflected, zero_d, seed):
-    values = numpy.random.default_rng(seed).normal(size=() if zero_d else (7,)) * 10
-    array = numpy.append(values, [0.0, -0.0, numpy.inf])[:values.size or 1].reshape(values.shape).astype(dtype)
+    values = numpy.random.default_rng(seed).normal(size=7) * 10
+    if seed % 2:  # the array's own special values
+        values[3:] = [0.0, -0.0, numpy.inf, 1e-40]
+    array = numpy.asarray(values[seed % 7] if zero_d else values, dtype=dtype)
     operation = OPERATIONS[name]
     for _ in range(2):  # the second call finds the number's array in the cache
         expected, expected_warnings = numpy_result(operation, array, number, reflected)
@@ -89,6 +91,24 @@ def test_gradients_have_the_bits_of_the_op_applied_to_the_python_number(number, 
     assert y.data.tobytes() == reference.data.tobytes(), (name, number, dtype)
     assert x.grad.data.dtype == reference_x.grad.data.dtype
     assert x.grad.data.tobytes() == reference_x.grad.data.tobytes(), (name, number, dtype)
+
+
+@pytest.mark.skipif(not minigrad.set_flush_denormal(False), reason="no flush-to-zero control on this machine")
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_a_number_that_is_subnormal_in_the_dtype_follows_flush_to_zero_at_each_call(dtype):
+    """Flush-to-zero decides what a subnormal number converts to, so such a number is converted at each call."""
+    large = float(numpy.finfo(dtype).max) ** 0.5  # large enough for number * large to be a normal number
+    x = minigrad.tensor(numpy.array([large, large / 30], dtype=dtype), requires_grad=True)
+    number = float(numpy.finfo(dtype).tiny) / 3
+    try:
+        for flush in (True, False, True, False):
+            minigrad.set_flush_denormal(flush)
+            with numpy.errstate(all="ignore"):
+                expected = x.data * number
+                result = x * number
+            assert result.data.tobytes() == expected.tobytes(), (flush, result, expected)
+    finally:
+        minigrad.set_flush_denormal(False)
 
 
 def test_an_overflowing_number_warns_on_every_call_as_numpy_does():
