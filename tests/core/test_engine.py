@@ -342,20 +342,22 @@ def test_detect_anomaly_raises_at_the_first_non_finite_backward_and_names_the_op
     assert numpy.isinf(host(x.grad)[0])
 
 
+class ClaimsToAdd(minigrad.Function):
+    """A backward that says it added dL/dx into x.grad itself, without ever asking grad_to_add_into."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        from minigrad.autograd.engine import ADDED_INTO_GRAD
+        return ADDED_INTO_GRAD
+
+
 def test_added_into_grad_where_no_op_may_add_into_grad_is_an_error_naming_the_op():
     """ADDED_INTO_GRAD says "I added dL/dx into x.grad myself", which a backward may only say where
     grad_to_add_into gave it the array; under detect_anomaly it never does, so the gradient would be lost."""
-    from minigrad.autograd.engine import ADDED_INTO_GRAD
-
-    class ClaimsToAdd(minigrad.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * 2
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            return ADDED_INTO_GRAD
-
     x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     with minigrad.detect_anomaly(), pytest.raises(RuntimeError, match="ClaimsToAdd.backward returned ADDED_INTO_GRAD"):
         ClaimsToAdd.apply(x).sum().backward()
@@ -366,17 +368,6 @@ def test_added_into_grad_where_no_op_may_add_into_grad_is_an_error_naming_the_op
 def test_added_into_grad_without_an_array_from_grad_to_add_into_is_an_error(with_earlier_grad):
     """Outside anomaly detection too: a backward that claims to have added into .grad without asking
     grad_to_add_into (or after it said None) would lose the gradient silently, so the engine refuses it."""
-    from minigrad.autograd.engine import ADDED_INTO_GRAD
-
-    class ClaimsToAdd(minigrad.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * 2
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            return ADDED_INTO_GRAD
-
     x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     if with_earlier_grad:  # .grad holds an array grad_to_add_into would have given, had the backward asked
         (x * 1.0).sum().backward()
